@@ -1,0 +1,410 @@
+"""The one API for label names: load, validate and query the YAML ontology.
+
+Layout of an ontology folder (see docs/ontology.md)::
+
+    labels/*.yaml        kind: finding|diagnosis|top  +  labels: [{name, cui, parents, synonyms, exclusions, description}]
+    cues.yaml            negation / uncertainty / pseudo-negation / terminators / resolution / history cue patterns
+    projections/*.yaml   name, description, labels: {target label: [ontology labels]}
+
+Every other part of cxr asks this module for vocabularies and projections; nobody keeps a second list.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from labeler.errors import OntologyError
+from labeler.patterns import PatternError, compile_pattern
+
+KINDS = ("top", "finding", "diagnosis")
+LABEL_KEYS = {"name", "cui", "parents", "synonyms", "exclusions", "description", "note", "__line__"}
+CUE_KEYS = ("negation_preceding", "negation_following", "uncertainty_preceding",
+            "uncertainty_following", "pseudo_negation", "terminators", "resolution", "history")
+
+#: Label values everywhere in cxr. NaN (missing) = not mentioned.
+POSITIVE, NEGATIVE, UNCERTAIN = 1, 0, -1
+#: Aggregation precedence: a positive mention beats an uncertain one, which beats a negative one.
+PRECEDENCE = {POSITIVE: 3, UNCERTAIN: 2, NEGATIVE: 1}
+
+
+def combine(values: Iterable[Any]) -> float:
+    """Combine label values by precedence positive > uncertain > negative > not mentioned (NaN)."""
+    best, rank = math.nan, 0
+    for v in values:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        r = PRECEDENCE.get(int(v), 0)
+        if r > rank:
+            best, rank = int(v), r
+    return best
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    kind: str
+    cui: str | None = None
+    parents: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()
+    description: str | None = None
+    where: Location = Location("?", 0)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A map from ontology labels onto another vocabulary (CheXpert-14, the paper's 85 categories, ...)."""
+    name: str
+    description: str
+    targets: dict[str, tuple[str, ...]]   # target label -> ontology labels feeding it
+    where: Location = Location("?", 0)
+
+    @property
+    def vocabulary(self) -> list[str]:
+        return list(self.targets)
+
+
+@dataclass
+class Ontology:
+    root: Path
+    labels: dict[str, Label]
+    cues: dict[str, tuple[str, ...]]
+    projections: dict[str, Projection]
+    _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._children = {n: [] for n in self.labels}
+        for lab in self.labels.values():
+            for p in lab.parents:
+                if p in self._children:
+                    self._children[p].append(lab.name)
+
+    # --- vocabularies -------------------------------------------------------------------------
+    def vocabulary(self, name: str = "padchest") -> list[str]:
+        """Label names of a vocabulary: 'padchest' (every ontology label) or a projection's name."""
+        if name == "padchest":
+            return list(self.labels)
+        if name not in self.projections:
+            known = ", ".join(["padchest", *self.projections])
+            raise OntologyError([f"unknown vocabulary {name!r}; known: {known}"])
+        return self.projections[name].vocabulary
+
+    @property
+    def vocabularies(self) -> list[str]:
+        return ["padchest", *self.projections]
+
+    # --- graph --------------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> Label:
+        try:
+            return self.labels[name]
+        except KeyError:
+            raise OntologyError([f"unknown label {name!r}"]) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.labels
+
+    def parents(self, name: str) -> list[str]:
+        return list(self[name].parents)
+
+    def children(self, name: str) -> list[str]:
+        self[name]
+        return list(self._children[name])
+
+    def ancestors(self, name: str) -> list[str]:
+        return _ancestors(self, name)
+
+    def descendants(self, name: str) -> list[str]:
+        seen: dict[str, None] = {}
+        stack = list(self.children(name))
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen[n] = None
+                stack.extend(self._children[n])
+        return list(seen)
+
+    def description(self, name: str) -> str:
+        lab = self[name]
+        return lab.description or lab.name
+
+    # --- projections --------------------------------------------------------------------------
+    def project(self, values: Mapping[str, Any], target: str) -> dict[str, float]:
+        """Project ontology label values onto ``target`` by precedence (see ``combine``)."""
+        if target == "padchest":
+            return {n: values.get(n, math.nan) for n in self.labels}
+        proj = self.projections.get(target)
+        if proj is None:
+            self.vocabulary(target)  # raises the helpful error
+        return {t: combine(values.get(s) for s in srcs) for t, srcs in proj.targets.items()}  # type: ignore[union-attr]
+
+    def project_frame(self, frame, target: str):
+        """Column-wise ``project`` for a pandas DataFrame of ontology label columns (NaN = not mentioned)."""
+        import numpy as np
+        import pandas as pd
+
+        if target == "padchest":
+            return frame.reindex(columns=list(self.labels))
+        proj = self.projections[target] if target in self.projections else None
+        if proj is None:
+            self.vocabulary(target)
+        out = {}
+        rank_to_value = {3: 1.0, 2: -1.0, 1: 0.0}
+        for t, srcs in proj.targets.items():  # type: ignore[union-attr]
+            cols = [c for c in srcs if c in frame.columns]
+            if not cols:
+                out[t] = np.full(len(frame), np.nan)
+                continue
+            ranks = frame[cols].apply(lambda s: s.map({1: 3, -1: 2, 0: 1})).fillna(0).to_numpy().max(axis=1)
+            out[t] = np.array([rank_to_value.get(int(r), np.nan) for r in ranks])
+        return pd.DataFrame(out, index=frame.index)
+
+
+def _ancestors(onto: Ontology, name: str) -> list[str]:
+    seen: dict[str, None] = {}
+    stack = list(onto[name].parents)
+    while stack:
+        n = stack.pop()
+        if n not in seen and n in onto.labels:
+            seen[n] = None
+            stack.extend(onto.labels[n].parents)
+    return list(seen)
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading with line numbers, so every error can name file and line.
+# ------------------------------------------------------------------------------------------------
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that records the line of each mapping under the key ``__line__``."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: D401
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problems.append(f"{path}{line}: YAML syntax error: {getattr(exc, 'problem', exc)}")
+    except UnicodeDecodeError as exc:
+        problems.append(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})")
+    return None
+
+
+def default_ontology_dir() -> Path:
+    """``$CXR_ONTOLOGY`` when set, else the shipped ``ontology/`` package folder."""
+    env = os.environ.get("CXR_ONTOLOGY")
+    if env:
+        return Path(env)
+    from ontology import ONTOLOGY_DIR
+    return ONTOLOGY_DIR
+
+
+def _as_str_list(value: Any, what: str, where: str, problems: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(f"{where}: '{what}' must be a list of strings")
+        return ()
+    return tuple(value)
+
+
+def _parse_label(raw: Any, kind: str, path: Path, problems: list[str]) -> Label | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{path}: each entry under 'labels' must be a mapping, got {raw!r}")
+        return None
+    line = raw.get("__line__", 0)
+    name = raw.get("name")
+    where = f"{path}:{line}: label {name!r}"
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"{path}:{line}: label without a 'name'")
+        return None
+    unknown = set(raw) - LABEL_KEYS
+    if unknown:
+        problems.append(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(LABEL_KEYS - {'__line__'})}")
+    cui = raw.get("cui")
+    if cui is not None and (not isinstance(cui, str) or not cui.startswith("C") or not cui[1:].isdigit()):
+        problems.append(f"{where}: cui {cui!r} is not a UMLS CUI like C0018800")
+    if "synonyms" not in raw:
+        problems.append(f"{where}: 'synonyms' is required (use [] with a comment when reports cannot express it)")
+    desc = raw.get("description")
+    if desc is not None and not isinstance(desc, str):
+        problems.append(f"{where}: 'description' must be a string")
+    return Label(
+        name=name, kind=kind, cui=cui,
+        parents=_as_str_list(raw.get("parents"), "parents", where, problems),
+        synonyms=_as_str_list(raw.get("synonyms"), "synonyms", where, problems),
+        exclusions=_as_str_list(raw.get("exclusions"), "exclusions", where, problems),
+        description=desc, where=Location(str(path), line),
+    )
+
+
+def _load_labels(root: Path, problems: list[str]) -> dict[str, Label]:
+    labels: dict[str, Label] = {}
+    files = sorted((root / "labels").glob("*.yaml"))
+    if not files:
+        problems.append(f"{root}: no label files found under {root / 'labels'}/*.yaml")
+    for path in files:
+        doc = _read_yaml(path, problems)
+        if doc is None:
+            continue
+        if not isinstance(doc, dict) or not isinstance(doc.get("labels"), list):
+            problems.append(f"{path}: expected a mapping with 'kind' and a 'labels' list")
+            continue
+        kind = doc.get("kind", "finding")
+        if kind not in KINDS:
+            problems.append(f"{path}:{doc.get('__line__', 1)}: kind {kind!r} is not one of {KINDS}")
+        for raw in doc["labels"]:
+            lab = _parse_label(raw, kind, path, problems)
+            if lab is None:
+                continue
+            if lab.name in labels:
+                problems.append(f"{lab.where}: duplicate label {lab.name!r} (first defined at {labels[lab.name].where})")
+                continue
+            labels[lab.name] = lab
+    return labels
+
+
+def _load_cues(root: Path, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    path = root / "cues.yaml"
+    if not path.exists():
+        problems.append(f"{path}: missing cue file")
+        return {k: () for k in CUE_KEYS}
+    doc = _read_yaml(path, problems) or {}
+    cues = {}
+    for key in CUE_KEYS:
+        if key not in doc:
+            problems.append(f"{path}: missing cue list '{key}'")
+        cues[key] = _as_str_list(doc.get(key), key, f"{path}", problems)
+    unknown = set(doc) - set(CUE_KEYS) - {"__line__"}
+    if unknown:
+        problems.append(f"{path}: unknown cue list(s) {sorted(unknown)}; allowed: {list(CUE_KEYS)}")
+    return cues
+
+
+def _load_projections(root: Path, problems: list[str]) -> dict[str, Projection]:
+    out: dict[str, Projection] = {}
+    for path in sorted((root / "projections").glob("*.yaml")):
+        doc = _read_yaml(path, problems)
+        if not isinstance(doc, dict) or not isinstance(doc.get("labels"), dict):
+            if doc is not None:
+                problems.append(f"{path}: expected 'name', 'description' and a 'labels' mapping")
+            continue
+        name = doc.get("name") or path.stem
+        targets = {}
+        for target, srcs in doc["labels"].items():
+            if target == "__line__":
+                continue
+            targets[str(target)] = _as_str_list(srcs, f"labels.{target}", f"{path}", problems)
+        out[name] = Projection(name, str(doc.get("description", "")), targets,
+                               Location(str(path), doc.get("__line__", 1)))
+    return out
+
+
+def validate(onto: Ontology) -> list[str]:
+    """Semantic checks: unknown parents, cycles, synonyms claimed by unrelated labels, bad patterns."""
+    problems: list[str] = []
+    for lab in onto.labels.values():
+        for p in lab.parents:
+            if p not in onto.labels:
+                problems.append(f"{lab.where}: label {lab.name!r} has unknown parent {p!r}")
+        for pat in (*lab.synonyms, *lab.exclusions):
+            try:
+                compile_pattern(pat)
+            except PatternError as exc:
+                problems.append(f"{lab.where}: label {lab.name!r}: {exc}")
+    problems += _find_cycles(onto)
+    problems += _shared_synonyms(onto)
+    for key, pats in onto.cues.items():
+        for pat in pats:
+            try:
+                compile_pattern(pat)
+            except PatternError as exc:
+                problems.append(f"{onto.root / 'cues.yaml'}: cue list '{key}': {exc}")
+    for proj in onto.projections.values():
+        for target, srcs in proj.targets.items():
+            for s in srcs:
+                if s not in onto.labels:
+                    problems.append(f"{proj.where.file}: projection {proj.name!r} target {target!r}: unknown label {s!r}")
+    return problems
+
+
+def _find_cycles(onto: Ontology) -> list[str]:
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    problems: list[str] = []
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for p in onto.labels[name].parents:
+            if p not in onto.labels:
+                continue
+            if state.get(p) == 1:
+                cycle = path[path.index(p):] + [p] if p in path else [name, p]
+                problems.append(f"{onto.labels[name].where}: parent cycle: {' -> '.join(cycle)}")
+            elif p not in state:
+                visit(p, path + [p])
+        state[name] = 2
+
+    for n in onto.labels:
+        if n not in state:
+            visit(n, [n])
+    return problems
+
+
+def _shared_synonyms(onto: Ontology) -> list[str]:
+    """A synonym may be shared only along one ancestry line (e.g. a child restating its parent)."""
+    owner: dict[str, str] = {}
+    problems = []
+    for lab in onto.labels.values():
+        for syn in lab.synonyms:
+            key = " ".join(syn.lower().split())
+            other = owner.setdefault(key, lab.name)
+            if other == lab.name:
+                continue
+            if other in onto.ancestors(lab.name) or lab.name in onto.ancestors(other):
+                continue
+            problems.append(f"{lab.where}: synonym {syn!r} of {lab.name!r} is also claimed by unrelated "
+                            f"label {other!r} ({onto.labels[other].where})")
+    return problems
+
+
+def load_ontology(root: str | os.PathLike | None = None, check: bool = True) -> Ontology:
+    """Load (and by default validate) an ontology folder; raises ``OntologyError`` listing every problem."""
+    root = Path(root) if root is not None else default_ontology_dir()
+    if not root.is_dir():
+        raise OntologyError([f"{root}: ontology folder not found"])
+    problems: list[str] = []
+    onto = Ontology(root, _load_labels(root, problems), _load_cues(root, problems), _load_projections(root, problems))
+    if check:
+        problems += validate(onto)
+    if problems:
+        raise OntologyError(problems)
+    return onto
+
+
+def check_ontology(root: str | os.PathLike | None = None) -> list[str]:
+    """All problems of an ontology folder (empty list = valid)."""
+    try:
+        load_ontology(root, check=True)
+    except OntologyError as exc:
+        return exc.problems
+    return []
