@@ -7,9 +7,12 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+from labeler.errors import CxrError
 
-class OutputPathError(ValueError):
-    """The output location cannot be written (missing folder, not a folder, ...)."""
+
+class OutputPathError(CxrError, ValueError):
+    """The output location cannot be written (missing folder, not a folder, ...); the CLI reports it as
+    a user error."""
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
@@ -25,6 +28,12 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it over ``path`` only if the block succeeds.
@@ -35,6 +44,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp creates 0600; published outputs (shared caches, results) get the usual umask-based mode.
+    os.chmod(tmp_path, 0o666 & ~_current_umask())
     try:
         yield tmp_path
         os.replace(tmp_path, path)

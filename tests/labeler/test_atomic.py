@@ -25,3 +25,13 @@ def test_missing_folder_is_reported_before_work(tmp_path):
     with pytest.raises(OutputPathError, match="output folder does not exist"):
         with atomic_open(tmp_path / "nope" / "a.csv"):
             pass
+
+
+def test_published_file_follows_umask_not_mkstemp_0600(tmp_path):
+    import os
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "shared.csv", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.csv").stat().st_mode & 0o777 == 0o644

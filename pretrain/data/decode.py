@@ -1,0 +1,122 @@
+"""Decoding one radiograph file into a square grayscale uint8 array (the cache's pixel format).
+
+Runs inside ``cxr prepare`` worker processes, so it imports only numpy and PIL (pydicom lazily).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+MODES = ("pad", "resize")
+DICOM_SUFFIXES = (".dcm", ".dicom")
+_RESAMPLE = Image.Resampling.BICUBIC
+
+
+class DecodeError(Exception):
+    """An image that cannot be cached; ``status`` is 'missing' or 'unreadable'."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def is_dicom(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(DICOM_SUFFIXES)
+
+
+def pydicom_available() -> bool:
+    try:
+        import pydicom  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def decode(path: str | os.PathLike, size: int, mode: str = "pad") -> np.ndarray:
+    """Read ``path`` and return a ``size``×``size`` uint8 array; raises ``DecodeError``.
+
+    ``pad`` keeps the aspect ratio (longest side = size, centred on black); ``resize`` stretches.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DecodeError("missing", f"no such file: {path}")
+    try:
+        image = _read_dicom(path) if is_dicom(path) else _read_pil(path, size)
+        return _to_square(image, size, mode)
+    except DecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any broken file (truncated, bomb, odd mode) is one skipped row
+        raise DecodeError("unreadable", f"{path}: {type(exc).__name__}: {exc}") from None
+
+
+def _read_pil(path: Path, size: int) -> Image.Image:
+    """A grayscale PIL image in mode 'L' (8-bit sources) or 'F' (deeper sources, scaled to 0..255)."""
+    with Image.open(path) as im:
+        if im.format == "JPEG":
+            # JPEG can decode at 1/2, 1/4, 1/8 scale for free: a 3000-px MIMIC image never
+            # needs to be decoded in full to make a 224-px cache entry.
+            im.draft("L", (size, size))
+        im.load()
+        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+            return _minmax_to_float(np.asarray(im))
+        if im.mode == "L":
+            return im.copy()
+        return im.convert("L")
+
+
+def _minmax_to_float(pixels: np.ndarray) -> Image.Image:
+    """Stretch a high-bit-depth image to 0..255 by its own range.
+
+    The stored bit depth says little about the range used (PadChest keeps 12-bit data in 16-bit
+    PNGs), so a fixed divisor such as 65535 would give near-black images.
+    """
+    pixels = pixels.astype(np.float32)
+    lo, hi = float(pixels.min()), float(pixels.max())
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    return Image.fromarray((pixels - lo) * scale, mode="F")
+
+
+def _read_dicom(path: Path) -> Image.Image:
+    try:
+        import pydicom
+    except ImportError:
+        raise DecodeError("unreadable", f"{path}: reading DICOM needs pydicom (pip install pydicom)") from None
+    ds = pydicom.dcmread(str(path))
+    pixels = _dicom_lut(ds, ds.pixel_array).astype(np.float32)
+    if getattr(ds, "PhotometricInterpretation", "") == "MONOCHROME1":
+        pixels = pixels.max() - pixels  # MONOCHROME1 stores bone dark; the cache shows bone bright
+    return _minmax_to_float(pixels)
+
+
+def _dicom_lut(ds, pixels: np.ndarray) -> np.ndarray:
+    """Apply the modality and VOI (window) transforms the scanner recorded, across pydicom 2 and 3."""
+    try:
+        from pydicom.pixels import apply_modality_lut, apply_voi_lut
+    except ImportError:
+        from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi_lut
+    return apply_voi_lut(apply_modality_lut(pixels, ds), ds)
+
+
+def _to_square(image: Image.Image, size: int, mode: str) -> np.ndarray:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    w, h = image.size
+    if mode == "resize":
+        target = (size, size)
+    else:
+        scale = size / max(w, h)
+        target = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if image.size != target:
+        image = image.resize(target, _RESAMPLE, reducing_gap=2.0)
+    pixels = np.asarray(image)
+    if pixels.dtype != np.uint8:
+        pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+    if pixels.shape == (size, size):
+        return pixels
+    out = np.zeros((size, size), dtype=np.uint8)
+    top, left = (size - pixels.shape[0]) // 2, (size - pixels.shape[1]) // 2
+    out[top:top + pixels.shape[0], left:left + pixels.shape[1]] = pixels
+    return out

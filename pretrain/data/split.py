@@ -1,0 +1,98 @@
+"""Validation split by patient (never by image) and removal of evaluation patients.
+
+A patient is identified by (source, patient_id): two datasets may reuse the same number for
+different people, and one person never spans two datasets.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labeler.errors import InputError
+from labeler.provenance import file_sha256
+
+_SEP = "\x1f"
+
+
+def patient_keys(frame: pd.DataFrame) -> pd.Series:
+    return frame["source"].astype(str) + _SEP + frame["patient_id"].astype(str)
+
+
+def assign_split(frame: pd.DataFrame, val_fraction: float, seed: int) -> pd.Series:
+    """'train' / 'val' per row: a seeded permutation of the sorted patients, the first share to val.
+
+    Sorting first makes the result independent of row order; the count is exact (rounded), with at
+    least one validation patient whenever the fraction is positive and two patients exist.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise InputError(f"validation fraction must be in [0, 1), got {val_fraction}")
+    keys = patient_keys(frame)
+    patients = np.array(sorted(keys.unique()), dtype=object)
+    n_val = round(val_fraction * len(patients))
+    if val_fraction > 0 and len(patients) > 1:
+        n_val = min(max(n_val, 1), len(patients) - 1)
+    order = np.random.default_rng(seed).permutation(len(patients))
+    val = set(patients[order[:n_val]])
+    return pd.Series(np.where(keys.isin(val), "val", "train"), index=frame.index, dtype=object)
+
+
+def check_split(frame: pd.DataFrame, where: str) -> None:
+    """A given split column must keep each patient on one side."""
+    sides = frame.assign(_key=patient_keys(frame)).groupby("_key")["split"].nunique()
+    mixed = sides[sides > 1]
+    if len(mixed):
+        source, patient = mixed.index[0].split(_SEP)
+        raise InputError(f"{where}: patient {patient!r} (source {source!r}) has images in both train and val "
+                         f"({len(mixed)} such patient(s)); the split must be by patient")
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    path: Path
+    sha256: str
+    patients: int
+    rows_removed: int
+
+
+def read_patient_list(path: str | Path) -> pd.DataFrame:
+    """Patients to keep out of pre-training: a .txt (one id per line) or a CSV with ``patient_id``
+    and optionally ``source`` (without it, an id matches in every source)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"patient list not found: {path}")
+    if path.suffix.lower() == ".csv":
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if "patient_id" not in table.columns:
+            raise InputError(f"{path}: needs a 'patient_id' column; columns: {', '.join(table.columns)}")
+        cols = [c for c in ("source", "patient_id") if c in table.columns]
+        table = table[cols]
+    else:
+        ids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        table = pd.DataFrame({"patient_id": [i for i in ids if i and not i.startswith("#")]})
+    return table[table["patient_id"].str.strip() != ""].drop_duplicates()
+
+
+def exclude_patients(frame: pd.DataFrame, path: str | Path) -> tuple[pd.DataFrame, Exclusion]:
+    """Drop every row of the listed patients (evaluation patients must never be pre-trained on)."""
+    table = read_patient_list(path)
+    pid = frame["patient_id"].astype(str)
+    if "source" in table.columns:
+        listed = set(table["source"] + _SEP + table["patient_id"])
+        drop = patient_keys(frame).isin(listed)
+    else:
+        drop = pid.isin(set(table["patient_id"]))
+    kept = frame.loc[~drop].reset_index(drop=True)
+    return kept, Exclusion(Path(path), file_sha256(path), len(table), int(drop.sum()))
+
+
+def split_counts(split: pd.Series, frame: pd.DataFrame) -> dict:
+    keys = patient_keys(frame)
+    return {side: {"rows": int((split == side).sum()), "patients": int(keys[split == side].nunique())}
+            for side in ("train", "val")}
+
+
+__all__ = ["assign_split", "check_split", "exclude_patients", "read_patient_list", "patient_keys",
+           "split_counts", "Exclusion"]
