@@ -1,0 +1,123 @@
+"""Encoder outputs for a split part, extracted once and cached on disk.
+
+The cache is addressed by (encoder identity, task, split file location, kind, part). Its metadata
+records the split file's sha256: if that file's content changed since, the cached features belong to
+other images or labels, so loading refuses with a clear message instead of mixing them up.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from labeler.atomic import atomic_open, atomic_write_text
+from labeler.progress import Progress, null_progress
+
+from evaluate.errors import StaleCacheError
+
+#: what to extract: the backbone features (linear probe) or the projected embedding (zero-shot)
+KINDS = {"features": "features", "embed": "encode_image"}
+
+
+@dataclass(frozen=True)
+class FeatureKey:
+    encoder_id: str
+    task: str
+    location: str        # absolute split path + image root: the "same split file" the hash is checked for
+    split_sha: str
+    kind: str
+    part: str
+
+    @property
+    def stem(self) -> str:
+        loc = hashlib.sha1(self.location.encode("utf-8")).hexdigest()[:10]
+        safe_task = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.task)
+        return f"{safe_task}-{loc}.{self.kind}.{self.part}"
+
+
+class FeatureCache:
+    """``root/<encoder id>/<task>-<location>.<kind>.<part>.npz`` plus a ``.json`` with the split hash."""
+
+    def __init__(self, root: str | Path | None, refresh: bool = False):
+        self.root = Path(root) if root else None
+        self.refresh = refresh
+
+    def _paths(self, key: FeatureKey) -> tuple[Path, Path]:
+        folder = self.root / key.encoder_id[:16]
+        return folder / f"{key.stem}.npz", folder / f"{key.stem}.json"
+
+    def check(self, key: FeatureKey) -> bool:
+        """True when a usable entry exists; raises when the entry was made from another split version."""
+        if self.root is None or self.refresh:
+            return False
+        data_path, meta_path = self._paths(key)
+        if not (data_path.is_file() and meta_path.is_file()):
+            return False
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("split_sha256") != key.split_sha:
+            raise StaleCacheError(
+                f"the split file of task {key.task!r} changed since its features were cached "
+                f"(cached for split hash {str(meta.get('split_sha256'))[:12]}, the file now hashes "
+                f"{key.split_sha[:12]}); cached at {data_path}. Re-run with --refresh-features to "
+                f"recompute, or delete that file.")
+        return True
+
+    def load(self, key: FeatureKey, n_rows: int) -> np.ndarray | None:
+        if not self.check(key):
+            return None
+        with np.load(self._paths(key)[0]) as npz:
+            arr = npz["x"]
+        return arr if len(arr) == n_rows else None
+
+    def save(self, key: FeatureKey, arr: np.ndarray) -> None:
+        if self.root is None:
+            return
+        data_path, meta_path = self._paths(key)
+        data_path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(data_path, "wb") as fh:
+            np.savez(fh, x=arr)
+        meta = {"task": key.task, "split_location": key.location, "split_sha256": key.split_sha,
+                "encoder_id": key.encoder_id, "kind": key.kind, "part": key.part,
+                "rows": int(arr.shape[0]), "dim": int(arr.shape[1])}
+        atomic_write_text(meta_path, json.dumps(meta, indent=2) + "\n")
+
+
+@dataclass
+class LoaderOptions:
+    batch_size: int = 64
+    workers: int = 2
+    device: str = "cpu"
+
+
+def extract(model, dataset, kind: str, opts: LoaderOptions, progress: Progress = null_progress,
+            description: str = "extracting") -> np.ndarray:
+    """Run ``model.features`` or ``model.encode_image`` over a dataset; float32 [N, D] in dataset order."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    fn: Callable = getattr(model, KINDS[kind])
+    loader = DataLoader(dataset, batch_size=opts.batch_size, shuffle=False, num_workers=opts.workers,
+                        pin_memory=str(opts.device).startswith("cuda"))
+    chunks, done = [], 0
+    progress(0, len(dataset), description)
+    with torch.inference_mode():
+        for batch in loader:
+            out = fn(batch.to(opts.device, non_blocking=True))
+            chunks.append(out.float().cpu().numpy())
+            done += len(batch)
+            progress(done, len(dataset), description)
+    return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
+
+
+def cached_extract(cache: FeatureCache, key: FeatureKey, model, make_dataset: Callable[[], Sequence],
+                   n_rows: int, opts: LoaderOptions, progress: Progress = null_progress) -> np.ndarray:
+    hit = cache.load(key, n_rows)
+    if hit is not None:
+        return hit
+    arr = extract(model, make_dataset(), key.kind, opts, progress, f"{key.task} {key.part} {key.kind}")
+    cache.save(key, arr)
+    return arr

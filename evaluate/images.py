@@ -1,0 +1,152 @@
+"""Image files -> encoder input: resolve paths, read grayscale, pad to square, normalise.
+
+Preprocessing mirrors the pre-training cache (contract): grayscale, longest side resized to the encoder's
+``image_size`` and zero-padded to a square (never cropped: findings sit at the costophrenic angles and
+apices), replicated to 3 channels, scaled to [0, 1] and normalised with the encoder's mean/std.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from labeler.errors import InputError
+
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg")
+DICOM_SUFFIXES = (".dcm", ".dicom")
+
+
+# --- locating files ------------------------------------------------------------------------------
+class _StemIndex:
+    """file stem -> path below a root, built once and only when a direct lookup failed."""
+
+    def __init__(self, root: Path):
+        self.root, self._index = root, None
+
+    def find(self, stem: str) -> Path | None:
+        if self._index is None:
+            self._index = {}
+            seen_twice = set()
+            for folder, _, names in os.walk(self.root):
+                for name in names:
+                    s, suffix = os.path.splitext(name)
+                    if suffix.lower() in RASTER_SUFFIXES + DICOM_SUFFIXES:
+                        if s in self._index:
+                            seen_twice.add(s)
+                        self._index[s] = Path(folder) / name
+            for s in seen_twice:  # an ambiguous name must not silently pick one of two files
+                self._index.pop(s)
+        return self._index.get(stem)
+
+
+def _with_raster_first(p: Path) -> list[Path]:
+    """A DICOM path is also looked for as PNG/JPEG (converted copies need no pydicom)."""
+    alternatives = [p.with_suffix(s) for s in RASTER_SUFFIXES]
+    if p.suffix.lower() in DICOM_SUFFIXES:
+        return alternatives + [p]
+    return [p] + [a for a in alternatives if a != p]
+
+
+def _direct(rel: Path, roots: Sequence[Path]) -> Path | None:
+    if rel.is_absolute():
+        tries = [rel]
+    else:
+        # Also try the path without its leading folders: users point at different levels of a dataset.
+        tails = [Path(*rel.parts[i:]) for i in range(len(rel.parts))]
+        tries = [root / t for t in tails for root in roots]
+    for t in tries:
+        for candidate in _with_raster_first(t):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def resolve_images(paths: Sequence[str], roots: Sequence[str | Path], what: str = "split") -> list[Path]:
+    """Existing file for every split path; one error listing the first missing ones otherwise."""
+    roots = [Path(r) for r in roots if r is not None]
+    indexes = [_StemIndex(r) for r in roots if r.is_dir()]
+    resolved, missing = [], []
+    for p in paths:
+        hit = _direct(Path(p), roots)
+        if hit is None:
+            hit = next((f for ix in indexes if (f := ix.find(Path(p).stem)) is not None), None)
+        if hit is None:
+            missing.append(p)
+        resolved.append(hit)
+    if missing:
+        where = ", ".join(str(r) for r in roots) or "(no image folder given: pass --images DIR)"
+        raise InputError(f"{len(missing)} of {len(paths)} images of {what} not found under {where}; "
+                         f"first missing: {missing[:5]}")
+    return resolved
+
+
+# --- reading pixels ------------------------------------------------------------------------------
+def load_grayscale(path: str | Path) -> np.ndarray:
+    """uint8 H x W array of any PNG/JPEG (8 or 16 bit) or DICOM (when pydicom is installed)."""
+    path = Path(path)
+    if path.suffix.lower() in DICOM_SUFFIXES:
+        return _load_dicom(path)
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            if img.mode in ("I;16", "I;16B", "I", "F"):
+                return _to_uint8(np.asarray(img, dtype=np.float64))
+            return np.asarray(img.convert("L"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"cannot read image {path}: {exc}") from None
+
+
+def _load_dicom(path: Path) -> np.ndarray:
+    try:
+        import pydicom
+    except ImportError:
+        raise InputError(f"{path} is DICOM and pydicom is not installed; convert the images to PNG "
+                         "with the same names (they are found automatically) or install pydicom") from None
+    ds = pydicom.dcmread(str(path))
+    arr = _to_uint8(ds.pixel_array.astype(np.float64))
+    if str(getattr(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
+        arr = 255 - arr  # MONOCHROME1 stores air as white
+    return arr
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return np.zeros(arr.shape, np.uint8)
+    return np.round((arr - lo) / (hi - lo) * 255).astype(np.uint8)
+
+
+def pad_to_square(gray: np.ndarray, size: int) -> np.ndarray:
+    """Resize the longest side to ``size`` (aspect kept) and centre on a black square."""
+    from PIL import Image
+
+    h, w = gray.shape
+    scale = size / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = np.asarray(Image.fromarray(gray).resize((nw, nh), Image.BILINEAR))
+    out = np.zeros((size, size), np.uint8)
+    top, left = (size - nh) // 2, (size - nw) // 2
+    out[top:top + nh, left:left + nw] = resized
+    return out
+
+
+class ImageDataset:
+    """A torch-style dataset of normalised 3 x S x S float tensors (a DataLoader batches it)."""
+
+    def __init__(self, paths: Sequence[Path], size: int, mean: Sequence[float], std: Sequence[float]):
+        self.paths, self.size = list(paths), int(size)
+        self.mean = np.asarray(mean, np.float32).reshape(-1, 1, 1)  # 1 or 3 values
+        self.std = np.asarray(std, np.float32).reshape(-1, 1, 1)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        import torch
+
+        square = pad_to_square(load_grayscale(self.paths[i]), self.size).astype(np.float32) / 255.0
+        x = (np.repeat(square[None], 3, axis=0) - self.mean) / self.std
+        return torch.from_numpy(x)

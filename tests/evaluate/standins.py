@@ -1,0 +1,78 @@
+"""Stand-in encoders (the Export contract's attributes) and tiny image tasks whose answers are known.
+
+``QuadrantEncoder`` embeds an image as the mean brightness of its four quadrants, so an image with
+quadrant i bright embeds to e_i; its label head has one prototype per quadrant. Images are 32 px PNGs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from evaluate.encoders import EncoderHandle
+
+
+class QuadrantEncoder:
+    image_size = 32
+    mean = (0.0, 0.0, 0.0)
+    std = (1.0, 1.0, 1.0)
+    logit_scale = 10.0
+
+    def __init__(self, label_names=None, has_text=False, text_vectors=None):
+        self.label_names = label_names
+        self.prototypes = torch.eye(max(4, len(label_names)))[: len(label_names)] if label_names else None
+        self.has_text = has_text
+        self.text_vectors = text_vectors or {}
+        self.calls = 0
+
+    def features(self, x):
+        self.calls += 1
+        h = x.shape[-1] // 2
+        q = [x[:, 0, :h, :h], x[:, 0, :h, h:], x[:, 0, h:, :h], x[:, 0, h:, h:]]
+        return torch.stack([t.mean(dim=(1, 2)) for t in q], dim=1)
+
+    def encode_image(self, x):
+        return F.normalize(self.features(x), dim=-1)
+
+    def encode_text(self, texts):
+        rows = []
+        for t in texts:
+            key = next((k for k in self.text_vectors if k in t.lower()), None)
+            rows.append(torch.tensor(self.text_vectors[key], dtype=torch.float32) if key else torch.randn(4))
+        return F.normalize(torch.stack(rows), dim=-1)
+
+
+def handle(model, name="stand-in") -> EncoderHandle:
+    return EncoderHandle(model, name, identity=f"{name}-0123456789abcdef", vocabulary=model.label_names)
+
+
+def quadrant_image(quadrants, size=32, noise=0.0, rng=None) -> np.ndarray:
+    img = np.zeros((size, size), np.float64)
+    h = size // 2
+    corners = [(0, 0), (0, h), (h, 0), (h, h)]
+    for q in quadrants:
+        r, c = corners[q]
+        img[r:r + h, c:c + h] = 1.0
+    if noise and rng is not None:
+        img = np.clip(img * (1 - noise) + rng.uniform(0, noise, img.shape), 0, 1)
+    return (img * 255).astype(np.uint8)
+
+
+def write_task(folder: Path, classes: dict[str, list[int]], n_train=3, n_test=2, seed=0, task="task") -> Path:
+    """PNG images + split CSV: class name -> bright quadrants; one patient per image."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rows = ["path,label,split,patient_id"]
+    for label, quadrants in classes.items():
+        for part, n in (("train", n_train), ("test", n_test)):
+            for i in range(n):
+                name = f"{label.replace(' ', '_')}_{part}_{i}.png"
+                Image.fromarray(quadrant_image(quadrants, noise=0.3, rng=rng)).save(folder / name)
+                rows.append(f"{name},{label},{part},{label[:3]}{part}{i}")
+    split = folder / f"{task}.csv"
+    split.write_text("\n".join(rows) + "\n")
+    return split

@@ -1,0 +1,98 @@
+"""timm backbones (random init, local weights, mismatched weights) and cxr exports behind one protocol."""
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pytest
+import torch
+
+from evaluate.encoders import EncoderOptions, load_encoder
+from evaluate.errors import WeightsMismatchError
+from labeler.errors import CxrError, InputError
+
+X = torch.rand(2, 3, 32, 32)
+
+
+def test_random_init_is_seeded_and_identified():
+    a = load_encoder("timm:test_resnet", EncoderOptions(image_size=32))
+    b = load_encoder("timm:test_resnet", EncoderOptions(image_size=32))
+    c = load_encoder("timm:test_resnet", EncoderOptions(image_size=32, init_seed=1))
+    assert a.identity == b.identity != c.identity
+    with torch.no_grad():
+        assert torch.equal(a.model.features(X), b.model.features(X))
+        emb = a.model.encode_image(X)
+    assert torch.allclose(emb.norm(dim=-1), torch.ones(2))
+    assert a.model.image_size == 32 and not a.can_zero_shot and a.vocabulary is None
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_local_weights_load_and_change_the_identity(tmp_path, suffix):
+    import timm
+
+    torch.manual_seed(123)
+    source = timm.create_model("test_resnet", pretrained=False)            # with its classifier head
+    path = tmp_path / f"w{suffix}"
+    if suffix == ".pth":
+        torch.save({"state_dict": {f"module.{k}": v for k, v in source.state_dict().items()}}, path)
+    else:
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(path))
+    enc = load_encoder("timm:test_resnet", EncoderOptions(weights=str(path), image_size=32))
+    source.reset_classifier(0)
+    source.eval()
+    with torch.no_grad():
+        assert torch.allclose(enc.model.features(X), source(X), atol=1e-6)
+    assert enc.identity != load_encoder("timm:test_resnet", EncoderOptions(image_size=32)).identity
+
+
+def test_weights_of_another_architecture_name_the_keys(tmp_path):
+    import timm
+
+    path = tmp_path / "effnet.pth"
+    torch.save(timm.create_model("test_efficientnet", pretrained=False).state_dict(), path)
+    with pytest.raises(WeightsMismatchError, match=r"(?s)do not fit timm:test_resnet.*missing key\(s\): conv1.*unexpected key\(s\): conv_stem"):
+        load_encoder("timm:test_resnet", EncoderOptions(weights=str(path)))
+
+
+def test_unknown_timm_name_and_bad_paths():
+    with pytest.raises(InputError, match="unknown timm model"):
+        load_encoder("timm:resnet_does_not_exist")
+    with pytest.raises(InputError, match="neither a cxr export"):
+        load_encoder("/nonexistent/run")
+
+
+def test_export_loads_through_pretrain_export_with_its_vocabulary(tmp_path, monkeypatch):
+    export = tmp_path / "runs" / "dlilp" / "export"
+    export.mkdir(parents=True)
+    (export / "model.safetensors").write_bytes(b"weights")
+    (export / "config.json").write_text(json.dumps({"objective": "clip",
+                                                    "data": {"label_vocabulary": ["normal", "pneumonia"]}}))
+
+    class FakeExport:
+        image_size, mean, std = 224, (0.5,), (0.5,)
+        label_names, prototypes, has_text, logit_scale = None, None, True, 100.0
+
+    module = types.ModuleType("pretrain.export")
+    module.load_export = lambda path: FakeExport()
+    monkeypatch.setitem(sys.modules, "pretrain.export", module)
+    enc = load_encoder(str(tmp_path / "runs" / "dlilp"))               # a run folder holding export/
+    assert enc.name == "dlilp" and enc.vocabulary == ["normal", "pneumonia"] and enc.can_zero_shot
+    with pytest.raises(CxrError, match="--weights applies to timm"):
+        load_encoder(str(export), EncoderOptions(weights="x.pth"))
+
+
+def test_vocabulary_from_the_training_run_or_a_file(tmp_path):
+    from evaluate.encoders import export_vocabulary, resolve_vocabulary
+
+    run = tmp_path / "run"
+    (run / "export").mkdir(parents=True)
+    (run / "config.yaml").write_text("objective: {name: clip}\ndata: {vocabulary: padchest}\n")
+    clip = types.SimpleNamespace(label_names=None)
+    vocab = export_vocabulary(clip, {"source": {"run": str(run)}}, run / "export")
+    assert vocab and "pneumonia" in vocab                  # the ontology's padchest vocabulary
+    listed = tmp_path / "labels.txt"
+    listed.write_text("# base labels\nnormal\npneumonia\n")
+    assert resolve_vocabulary(str(listed)) == ["normal", "pneumonia"]
+    assert export_vocabulary(types.SimpleNamespace(label_names=["a"]), {}, run / "export") == ["a"]

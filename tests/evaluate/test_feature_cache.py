@@ -1,0 +1,68 @@
+"""Features are extracted once per (encoder, split) and a cache from a changed split file is refused."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evaluate.config import EvalConfig
+from evaluate.errors import StaleCacheError
+from evaluate.features import FeatureCache, FeatureKey
+from evaluate.runner import run_evaluation
+from tests.evaluate.standins import QuadrantEncoder, handle, write_task
+
+
+def _cfg(split, cache, **kw):
+    return EvalConfig(checkpoint="stand-in", tasks=[f"csv:{split}"], methods=["linear-probe"], shots=[1, 2],
+                      seeds=2, workers=0, device="cpu", cache_dir=str(cache), **kw)
+
+
+def test_second_run_reuses_cached_features(tmp_path):
+    split = write_task(tmp_path / "task", {"A": [0], "B": [1]})
+    model = QuadrantEncoder(None)
+    first = run_evaluation(_cfg(split, tmp_path / "cache"), encoder=handle(model))
+    calls = model.calls
+    assert calls > 0
+    second = run_evaluation(_cfg(split, tmp_path / "cache"), encoder=handle(model))
+    assert model.calls == calls                           # nothing re-encoded
+    assert [r["aca"] for r in first.rows] == [r["aca"] for r in second.rows]
+    assert len(first.rows) == 4                             # K in {1, 2} x 2 seeds
+
+
+def test_edited_split_file_refuses_the_stale_cache_until_refreshed(tmp_path):
+    split = write_task(tmp_path / "task", {"A": [0], "B": [1]})
+    model = QuadrantEncoder(None)
+    first_hash = run_evaluation(_cfg(split, tmp_path / "cache"), encoder=handle(model)).rows[0]["split_hash"]
+    lines = split.read_text().splitlines()
+    split.write_text("\n".join([lines[0]] + lines[1:][::-1]) + "\n")      # same rows, new order: new hash
+    with pytest.raises(StaleCacheError, match="changed since its features were cached.*--refresh-features"):
+        run_evaluation(_cfg(split, tmp_path / "cache"), encoder=handle(model))
+    refreshed = run_evaluation(_cfg(split, tmp_path / "cache", refresh_features=True), encoder=handle(model))
+    uncached = run_evaluation(_cfg(split, tmp_path / "none", ), encoder=handle(model))
+    assert [r["aca"] for r in refreshed.rows] == [r["aca"] for r in uncached.rows]
+    assert refreshed.rows[0]["split_hash"] != first_hash
+    run_evaluation(_cfg(split, tmp_path / "cache"), encoder=handle(model))   # refreshed cache now fits
+
+
+def test_cache_is_per_encoder_and_round_trips_exactly(tmp_path):
+    cache = FeatureCache(tmp_path)
+    key = FeatureKey("enc-a" * 4, "task", "/x/task.csv|/x", "sha1", "features", "train")
+    arr = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    cache.save(key, arr)
+    assert np.array_equal(cache.load(key, 5), arr)
+    other = FeatureKey("enc-b" * 4, "task", "/x/task.csv|/x", "sha1", "features", "train")
+    assert cache.load(other, 5) is None
+    assert FeatureCache(None).load(key, 5) is None
+
+
+def test_a_stale_cache_stops_the_run_before_any_encoding(tmp_path):
+    fresh = write_task(tmp_path / "fresh", {"A": [0], "B": [1]}, task="fresh")
+    stale = write_task(tmp_path / "stale", {"A": [2], "B": [3]}, task="stale")
+    model = QuadrantEncoder(None)
+    run_evaluation(_cfg(stale, tmp_path / "cache"), encoder=handle(model))
+    stale.write_text(stale.read_text().replace("\n", "\r\n"))                  # same rows, other bytes
+    cfg = _cfg(stale, tmp_path / "cache")
+    cfg.tasks = [f"csv:{fresh}", f"csv:{stale}"]
+    model.calls = 0
+    with pytest.raises(StaleCacheError):
+        run_evaluation(cfg, encoder=handle(model))
+    assert model.calls == 0                                                     # 'fresh' was not encoded either
