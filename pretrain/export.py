@@ -1,0 +1,204 @@
+"""The trained encoder as files that ``evaluate`` loads by path (docs/contracts.md, "Export").
+
+Layout of an export folder::
+
+    model.safetensors   every weight of the model (backbone.*, projections, text.*, prototypes, scales)
+    config.json         architecture, preprocessing (image_size, mean, std), label names, provenance
+    text/               text-encoder config + tokenizer files (only when the model has a text encoder)
+
+Loading needs no network and no training code path: ``load_export(path)``.
+
+Heads: a model with a label head (unimodal, DLILP) embeds images for its prototypes by default;
+``encode_image(x, head="text")`` gives the embedding that pairs with ``encode_text`` (CLIP, UniCL,
+DLILP's text head). ``logit_scale`` is the scale of the default head; both are in config.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from labeler.errors import CxrError
+from pretrain.models.backbones import build_backbone
+from pretrain.models.model import CxrModel, Heads
+from pretrain.models.text import build_text_encoder
+
+FORMAT, VERSION = "cxr-export", 1
+WEIGHTS, CONFIG, TEXT = "model.safetensors", "config.json", "text"
+
+
+def export_model(model: CxrModel, out_dir: str | Path, *, backbone: str, image_size: int,
+                 label_names: Sequence[str] | None, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` to ``out_dir`` (replacing an older export only once the new one is complete)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        _write(model, tmp, _describe(model, backbone, image_size, label_names, extra or {}))
+        _replace_dir(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _describe(model: CxrModel, backbone: str, image_size: int, label_names, extra: dict) -> dict[str, Any]:
+    text_scale = model.logit_scale().item() if model.heads.text else None
+    label_scale = model.label_head.scale().item() if model.heads.labels else None
+    return {
+        "format": FORMAT, "version": VERSION,
+        "backbone": backbone, "num_features": int(model.backbone.num_features),
+        "image_size": int(image_size), "mean": list(model.mean), "std": list(model.std),
+        "embed_dim": int(_embed_dim(model)), "projection": _projection_kind(model),
+        "heads": {"text": model.heads.text, "labels": model.heads.labels},
+        "label_names": list(label_names) if model.heads.labels else None,
+        "text": {"folder": TEXT, "max_length": model.text.max_length} if model.heads.text else None,
+        "logit_scale": label_scale if model.heads.labels else text_scale,
+        "text_logit_scale": text_scale, "label_logit_scale": label_scale,
+        **extra,
+    }
+
+
+def _write(model: CxrModel, folder: Path, config: dict[str, Any]) -> None:
+    from safetensors.torch import save_file
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS), metadata={"format": FORMAT})
+    if model.heads.text:
+        model.text.save_config(folder / TEXT)
+    (folder / CONFIG).write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _embed_dim(model: CxrModel) -> int:
+    proj = model.label_proj if model.heads.labels else model.image_proj
+    return proj.net.out_features if isinstance(proj.net, nn.Linear) else proj.net[-1].out_features
+
+
+def _projection_kind(model: CxrModel) -> str:
+    proj = model.label_proj if model.heads.labels else model.image_proj
+    return "linear" if isinstance(proj.net, nn.Linear) else "mlp"
+
+
+def export_run(run_dir: str | Path, out_dir: str | Path | None = None, checkpoint: str = "best") -> Path:
+    """Export a run folder's ``checkpoint-best.pt`` (or ``last``; best falls back to last when the run
+    had no validation) to ``out_dir`` (default ``RUN/export``). Works offline: the text encoder's
+    architecture and tokenizer come from the run folder, not the hub."""
+    from pretrain.engine.checkpoint import BEST, LAST, load_checkpoint
+    from pretrain.engine.run import config_for_resume
+    from pretrain.engine.trainer import EXPORT, TEXT_CONFIG
+    from pretrain.models.build import build_model
+    from pretrain.objectives import OBJECTIVES
+
+    run_dir = Path(run_dir)
+    if checkpoint not in ("best", "last"):
+        raise CxrError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
+    path = run_dir / (BEST if checkpoint == "best" and (run_dir / BEST).exists() else LAST)
+    ckpt = load_checkpoint(path)
+    cfg = config_for_resume(run_dir, ["model.pretrained=none", "model.text_pretrained=false"])
+    heads = OBJECTIVES.get(cfg.objective.name).heads
+    if heads.text:
+        cfg.model.text = str(run_dir / TEXT_CONFIG)
+    model = build_model(cfg, heads, len(ckpt["label_names"]))
+    model.load_state_dict(ckpt["model"])
+    extra = {"objective": cfg.objective.name, "source": {
+        "run": str(run_dir.resolve()), "checkpoint": path.name, "step": ckpt["step"]}}
+    return export_model(model, Path(out_dir) if out_dir else run_dir / EXPORT, backbone=cfg.model.backbone,
+                        image_size=cfg.data.image_size, label_names=ckpt["label_names"], extra=extra)
+
+
+# ------------------------------------------------------------------------------------------------
+def read_export_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    cfg_path = path / CONFIG
+    if not cfg_path.is_file() or not (path / WEIGHTS).is_file():
+        raise CxrError(f"{path}: not a cxr export (needs {WEIGHTS} and {CONFIG})")
+    config = json.loads(cfg_path.read_text(encoding="utf-8"))
+    if config.get("format") != FORMAT:
+        raise CxrError(f"{cfg_path}: format {config.get('format')!r} is not {FORMAT!r}")
+    return config
+
+
+def build_from_config(config: dict[str, Any], text_dir: Path | None) -> CxrModel:
+    """An untrained model of the exported architecture (no downloads: backbone 'none', text from files)."""
+    heads = Heads(**config["heads"])
+    text = None
+    if heads.text:
+        text = build_text_encoder(str(text_dir), pretrained=False, max_length=config["text"]["max_length"])
+    labels = config.get("label_names") or []
+    return CxrModel(build_backbone(config["backbone"], "none"), heads, num_labels=len(labels),
+                    embed_dim=config["embed_dim"], projection=config["projection"], text=text)
+
+
+class ExportedEncoder(nn.Module):
+    """What ``evaluate`` uses: image (and text) embeddings, backbone features, prototypes, preprocessing."""
+
+    def __init__(self, model: CxrModel, config: dict[str, Any]):
+        super().__init__()
+        self.model = model.eval()
+        self.config = config
+        self.image_size: int = int(config["image_size"])
+        self.mean: tuple[float, ...] = tuple(config["mean"])
+        self.std: tuple[float, ...] = tuple(config["std"])
+        self.label_names: list[str] | None = config.get("label_names")
+        self.has_text: bool = bool(config["heads"]["text"])
+        self.logit_scale: float = float(config["logit_scale"])
+        # a buffer, so that .to(device) moves it with the weights
+        self.register_buffer("prototypes", model.label_head.normalized_prototypes().detach().clone()
+                             if model.heads.labels else None, persistent=False)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @torch.no_grad()
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 [B, 1, H, W] (cache format) -> normalised float [B, 3, H, W] for ``encode_image``."""
+        x = images.to(self.device).float().div(255.0).expand(-1, 3, -1, -1)
+        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
+        return (x - mean) / std
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.features(x.to(self.device))
+
+    @torch.no_grad()
+    def encode_image(self, x: torch.Tensor, head: str | None = None) -> torch.Tensor:
+        if (head == "text" and not self.has_text) or (head == "label" and self.prototypes is None):
+            raise CxrError(f"this encoder has no {head} head (heads: {self.config['heads']})")
+        return self.model.encode_image(x.to(self.device), head)
+
+    @torch.no_grad()
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        if not self.has_text:
+            raise CxrError("this encoder was trained without text (has_text is False)")
+        tokens = {k: v.to(self.device) for k, v in self.model.text.tokenize(texts).items()}
+        return self.model.encode_text(tokens["input_ids"], tokens["attention_mask"])
+
+
+def load_export(path: str | Path, device: str | torch.device = "cpu") -> ExportedEncoder:
+    """Load an export folder (written by ``export_model`` / ``cxr pretrain export``)."""
+    from safetensors.torch import load_file
+    path = Path(path)
+    config = read_export_config(path)
+    model = build_from_config(config, path / TEXT)
+    missing, unexpected = model.load_state_dict(load_file(str(path / WEIGHTS)), strict=False)
+    if missing or unexpected:
+        raise CxrError(f"{path / WEIGHTS}: weights do not match config.json "
+                       f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return ExportedEncoder(model, config).to(device)

@@ -1,0 +1,18 @@
+"""Assemble a ``CxrModel`` from the run config and the objective's needs."""
+from __future__ import annotations
+
+from pretrain.config import Config
+from pretrain.models.backbones import build_backbone
+from pretrain.models.model import CxrModel, Heads
+from pretrain.models.text import build_text_encoder
+
+
+def build_model(cfg: Config, heads: Heads, num_labels: int) -> CxrModel:
+    m, o = cfg.model, cfg.objective
+    text = build_text_encoder(m.text, m.text_pretrained, m.text_max_length) if heads.text else None
+    return CxrModel(
+        build_backbone(m.backbone, m.pretrained), heads, num_labels=num_labels if heads.labels else 0,
+        embed_dim=m.embed_dim, projection=m.projection, text=text,
+        temperature=o.temperature, learn_temperature=o.learn_temperature,
+        label_temperature=o.label_temperature, learn_label_temperature=o.learn_label_temperature,
+        max_logit_scale=o.max_logit_scale)
