@@ -19,7 +19,7 @@ from labeler.errors import CxrError, InputError
 from labeler.provenance import file_sha256
 
 from evaluate.errors import WeightsMismatchError
-from evaluate.registry import Registry
+from labeler.registry import Registry
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

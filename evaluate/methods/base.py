@@ -14,7 +14,7 @@ from evaluate.classnames import Partition
 from evaluate.config import EvalConfig
 from evaluate.encoders import EncoderHandle
 from evaluate.prompts import TaskPrompts
-from evaluate.registry import Registry
+from labeler.registry import Registry
 from evaluate.splitfile import Split
 
 #: a method: (MethodContext) -> MethodOutput

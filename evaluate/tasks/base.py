@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from labeler.errors import InputError
 
-from evaluate.registry import Registry
+from labeler.registry import Registry
 from evaluate.sampling import Quota
 
 TASKS: Registry[type["BenchmarkTask"]] = Registry("task")

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from labeler.errors import CxrError
-from pretrain.models.registry import Registry
+from labeler.registry import Registry
 from pretrain.models.weights import backbone_state, load_into
 
 BackboneFactory = Callable[[str], nn.Module]

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from labeler.errors import CxrError
-from pretrain.models.registry import Registry
+from labeler.registry import Registry
 
 TextFactory = Callable[[bool], "TextEncoder"]
 TEXT_ENCODERS: Registry[TextFactory] = Registry("text encoder")

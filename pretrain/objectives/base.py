@@ -13,7 +13,7 @@ import torch
 
 from pretrain.config import Config
 from pretrain.models.model import Heads
-from pretrain.models.registry import Registry
+from labeler.registry import Registry
 
 Terms = dict[str, torch.Tensor]
 

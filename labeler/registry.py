@@ -1,7 +1,7 @@
-"""A name -> factory registry filled by a decorator (objectives, image backbones, text encoders).
+"""The one name -> object registry, filled by a decorator.
 
-Adding a model or an objective is one new function or class plus ``@REGISTRY.register("name")``;
-nothing else in the code base lists names.
+Used for objectives, image backbones, text encoders (pretrain), tasks, methods and encoder sources
+(evaluate): adding one is a new module plus ``@REGISTRY.register("name")``; nothing else lists names.
 """
 from __future__ import annotations
 
@@ -29,13 +29,14 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            raise CxrError(f"unknown {self.kind} {name!r}; registered: {', '.join(sorted(self._entries))}") from None
+            raise CxrError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}") from None
+
+    def names(self) -> list[str]:
+        """Registration order: tasks and methods are listed the way their modules present them."""
+        return list(self._entries)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._entries))
-
-    def names(self) -> list[str]:
-        return sorted(self._entries)
+        return iter(self._entries)
