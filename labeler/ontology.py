@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from labeler.errors import OntologyError
-from labeler.patterns import PatternError, compile_pattern
+from labeler.patterns import PatternError, analyse_pattern
 
 KINDS = ("top", "finding", "diagnosis")
 LABEL_KEYS = {"name", "cui", "parents", "synonyms", "exclusions", "description", "note", "__line__"}
@@ -187,7 +187,11 @@ def _ancestors(onto: Ontology, name: str) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 # Loading with line numbers, so every error can name file and line.
 # ------------------------------------------------------------------------------------------------
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when available: loading ~200 labels with the pure-Python one costs a third of a second.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
     """A safe loader that records the line of each mapping under the key ``__line__``."""
 
     def construct_mapping(self, node, deep=False):  # noqa: D401
@@ -213,8 +217,12 @@ def default_ontology_dir() -> Path:
     env = os.environ.get("CXR_ONTOLOGY")
     if env:
         return Path(env)
-    from ontology import ONTOLOGY_DIR
-    return ONTOLOGY_DIR
+    import ontology
+
+    # An editable install made before ontology/__init__.py existed imports it as a namespace package
+    # (no ONTOLOGY_DIR); its first path entry is still the folder.
+    found = getattr(ontology, "ONTOLOGY_DIR", None)
+    return Path(found) if found is not None else Path(next(iter(ontology.__path__)))
 
 
 def _as_str_list(value: Any, what: str, where: str, problems: list[str]) -> tuple[str, ...]:
@@ -329,7 +337,7 @@ def validate(onto: Ontology) -> list[str]:
                 problems.append(f"{lab.where}: label {lab.name!r} has unknown parent {p!r}")
         for pat in (*lab.synonyms, *lab.exclusions):
             try:
-                compile_pattern(pat)
+                analyse_pattern(pat)
             except PatternError as exc:
                 problems.append(f"{lab.where}: label {lab.name!r}: {exc}")
     problems += _find_cycles(onto)
@@ -337,7 +345,7 @@ def validate(onto: Ontology) -> list[str]:
     for key, pats in onto.cues.items():
         for pat in pats:
             try:
-                compile_pattern(pat)
+                analyse_pattern(pat)
             except PatternError as exc:
                 problems.append(f"{onto.root / 'cues.yaml'}: cue list '{key}': {exc}")
     for proj in onto.projections.values():

@@ -19,6 +19,7 @@ must contain, so the labeler only runs the patterns whose trigger occurs in a se
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -47,11 +48,45 @@ def words_of(text: str) -> list[str]:
     return _WORD_CHARS.findall(text)
 
 
+_KEY_OF_WORD = re.compile(r"([a-z0-9]{1,3})[a-z0-9]*")
+
+
+def text_words(text: str, start: int = 0, end: int | None = None) -> set[str]:
+    """``set(words_of(text[start:end]))`` without copying the slice."""
+    return set(_WORD_CHARS.findall(text, start, len(text) if end is None else end))
+
+
+def text_keys(text: str, start: int = 0, end: int | None = None) -> set[str]:
+    """``sentence_keys(words_of(text[start:end]))`` in one C-level pass (the labeler's hot path)."""
+    return set(_KEY_OF_WORD.findall(text, start, len(text) if end is None else end))
+
+
 @dataclass(frozen=True)
-class CompiledPattern:
+class PatternInfo:
+    """A parsed pattern before ``re.compile`` (which is most of the cost of loading an ontology)."""
     source: str
-    regex: re.Pattern
+    regex_source: str
     triggers: frozenset[str]
+    #: words every match contains whole, and keys of words every match contains a word starting with:
+    #: a cheap set test that skips most candidate patterns before their regex runs
+    required_words: frozenset[str] = frozenset()
+    required_keys: frozenset[str] = frozenset()
+    #: per mandatory alternation: (words, keys) of which a match contains at least one
+    required_any: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+
+    def may_match(self, words: set[str], keys: set[str]) -> bool:
+        """False when a text with these ``text_words``/``text_keys`` cannot contain a match."""
+        if not (self.required_words <= words and self.required_keys <= keys):
+            return False
+        for any_words, any_keys in self.required_any:
+            if any_words.isdisjoint(words) and any_keys.isdisjoint(keys):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class CompiledPattern(PatternInfo):
+    regex: re.Pattern = re.compile("(?!)")
 
 
 @dataclass
@@ -133,29 +168,45 @@ def _word_regex(word: str) -> str:
 
 
 def _seq_regex(seq: list[_Node]) -> str:
+    """Regex of a sequence; separators go *between* elements so a match starts and ends on a word.
+
+    An optional part or a gap before the first mandatory element carries its separator after it,
+    every later element carries it before, so any element (an alternation too) may end a pattern.
+    """
     parts: list[str] = []
+    started = False
     for node in seq:
+        lead = _SEP if started else ""
         if node.kind == "word":
-            parts.append(_word_regex(node.word) + _SEP)
-        elif node.kind == "gap":
-            parts.append(GAP)
-        else:
+            parts.append(lead + _word_regex(node.word))
+            started = True
+        elif node.kind == "alt":
+            parts.append(lead + "(?:" + "|".join(_seq_regex(b) for b in node.branches or []) + ")")
+            started = True
+        elif node.kind == "opt":
             inner = "|".join(_seq_regex(b) for b in node.branches or [])
-            parts.append(f"(?:{inner})" + ("?" if node.kind == "opt" else ""))
+            parts.append(f"(?:{lead}(?:{inner}))?" if started else f"(?:(?:{inner}){_SEP})?")
+        else:
+            parts.append(r"(?:\s+[\w'/]+){0,3}?" if started else GAP)
     return "".join(parts)
+
+
+_COMMON_WORDS = frozenset({"a", "an", "and", "as", "at", "be", "by", "for", "in", "is", "are", "of", "on",
+                           "or", "the", "to", "with", "was", "were", "has", "have", "there"})
 
 
 def _seq_triggers(seq: list[_Node]) -> frozenset[str] | None:
     """Keys of the most selective mandatory element of a sequence (None when nothing is mandatory)."""
     best: frozenset[str] | None = None
-    best_len = -1
+    best_len = float("-inf")  # an alternation with many distinct keys still beats nothing
     for node in seq:
         if node.kind == "word":
             pieces = words_of(node.word.rstrip("*"))
             if not pieces:
                 continue
             piece = max(pieces, key=len)
-            cand, length = frozenset({trigger_key(piece)}), len(piece)
+            # a function word occurs in most sentences: any content word or small alternation is better
+            cand, length = frozenset({trigger_key(piece)}), (0 if piece in _COMMON_WORDS else len(piece))
         elif node.kind == "alt":
             keys = [_seq_triggers(b) for b in node.branches or []]
             if any(k is None for k in keys):
@@ -169,19 +220,90 @@ def _seq_triggers(seq: list[_Node]) -> frozenset[str] | None:
     return best
 
 
-def compile_pattern(text: str) -> CompiledPattern:
-    """Compile one pattern of the mini-language; raises ``PatternError`` with the reason."""
+def _seq_required(seq: list[_Node]) -> tuple[frozenset[str], frozenset[str]]:
+    """Whole words and word keys that every match of a sequence contains (its mandatory plain words)."""
+    words: set[str] = set()
+    keys: set[str] = set()
+    for node in seq:
+        if node.kind != "word":
+            continue
+        pieces = words_of(node.word.rstrip("*"))
+        if node.word.endswith("*") and pieces:
+            prefix = pieces.pop()
+            if len(prefix) >= 3:
+                keys.add(trigger_key(prefix))
+        words.update(pieces)
+    return frozenset(words), frozenset(keys)
+
+
+Requirement = tuple[frozenset[str], frozenset[str]]
+
+
+def _branch_requirement(seq: list[_Node]) -> Requirement | None:
+    """One mandatory element of a sequence as (any of these words, any of these keys); a plain word is
+    preferred (a whole word is more selective than a key); None when nothing is mandatory."""
+    fallback: Requirement | None = None
+    for node in seq:
+        if node.kind == "word":
+            pieces = words_of(node.word.rstrip("*"))
+            whole = pieces[:-1] if node.word.endswith("*") else pieces
+            if whole:
+                return frozenset({max(whole, key=len)}), frozenset()
+            if pieces and len(pieces[-1]) >= 3 and fallback is None:
+                fallback = frozenset(), frozenset({trigger_key(pieces[-1])})
+        elif node.kind == "alt" and fallback is None:
+            fallback = _alt_requirement(node)
+    return fallback
+
+
+def _alt_requirement(node: _Node) -> Requirement | None:
+    words: set[str] = set()
+    keys: set[str] = set()
+    for branch in node.branches or []:
+        req = _branch_requirement(branch)
+        if req is None:
+            return None
+        words |= req[0]
+        keys |= req[1]
+    return frozenset(words), frozenset(keys)
+
+
+def _seq_required_any(seq: list[_Node]) -> tuple[Requirement, ...]:
+    """For each mandatory alternation: a match contains one of its words or a word with one of its keys."""
+    out = []
+    for node in seq:
+        if node.kind == "alt":
+            req = _alt_requirement(node)
+            if req is not None:
+                out.append(req)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def analyse_pattern(text: str) -> PatternInfo:
+    """Parse one pattern of the mini-language (no regex compilation); raises ``PatternError``.
+
+    Validation needs only this: the parser rejects everything ``re.compile`` could reject.
+    """
     if not isinstance(text, str):
         raise PatternError(f"pattern {text!r}: must be a string")
     seq = _Parser(text).parse()
-    # Every element ends with a separator; the last one is dropped so the match ends on a word.
-    body = _seq_regex(seq)
-    body = re.sub(re.escape(_SEP) + r"$", "", body)
     triggers = _seq_triggers(seq)
     if not triggers:
         raise PatternError(f"pattern {text!r}: no mandatory word to index it by")
+    body = r"(?<![\w])(?:" + _seq_regex(seq) + r")(?![\w])"
+    return PatternInfo(text, body, triggers, *_seq_required(seq), _seq_required_any(seq))
+
+
+@functools.lru_cache(maxsize=None)
+def compile_pattern(text: str) -> CompiledPattern:
+    """Compile one pattern of the mini-language; raises ``PatternError`` with the reason.
+
+    Cached: compiled patterns are immutable and an ontology repeats patterns across loads.
+    """
+    info = analyse_pattern(text)
     try:
-        regex = re.compile(r"(?<![\w])(?:" + body + r")(?![\w])")
+        regex = re.compile(info.regex_source)
     except re.error as exc:  # pragma: no cover - the parser should prevent this
         raise PatternError(f"pattern {text!r}: {exc}") from None
-    return CompiledPattern(text, regex, triggers)
+    return CompiledPattern(**{f: getattr(info, f) for f in info.__dataclass_fields__}, regex=regex)

@@ -57,6 +57,9 @@ def _describe(model: CxrModel, backbone: str, image_size: int, label_names, extr
         "embed_dim": int(_embed_dim(model)), "projection": _projection_kind(model),
         "heads": {"text": model.heads.text, "labels": model.heads.labels},
         "label_names": list(label_names) if model.heads.labels else None,
+        # Labels of the pre-training data, recorded for text-only (CLIP) models too: evaluation needs them
+        # to tell base classes (seen in pre-training) from novel ones.
+        "label_vocabulary": list(label_names) if label_names is not None else None,
         "text": {"folder": TEXT, "max_length": model.text.max_length} if model.heads.text else None,
         "logit_scale": label_scale if model.heads.labels else text_scale,
         "text_logit_scale": text_scale, "label_logit_scale": label_scale,

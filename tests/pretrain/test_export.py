@@ -88,3 +88,17 @@ def test_label_only_export_has_no_text(unimodal_run):
 def test_not_an_export_is_a_clear_error(tmp_path):
     with pytest.raises(CxrError, match="not a cxr export"):
         load_export(tmp_path)
+
+
+def test_text_only_export_records_its_pretraining_labels_for_base_novel(tmp_path_factory):
+    from evaluate.encoders import EncoderOptions, load_encoder
+
+    cfg = _train(tmp_path_factory, "clip")
+    export = cfg.run_dir / "export"
+    enc = load_export(export)
+    assert enc.label_names is None and enc.prototypes is None     # CLIP has no label head...
+    ckpt = torch.load(cfg.run_dir / "checkpoint-best.pt", weights_only=True)
+    # ...but evaluation still knows which classes pre-training saw, without the run's config.yaml
+    (cfg.run_dir / "config.yaml").unlink()
+    handle = load_encoder(str(export), EncoderOptions())
+    assert handle.vocabulary == list(ckpt["label_names"])

@@ -1,0 +1,114 @@
+"""Report sections: find MIMIC-CXR / Open-i headers and pick the parts of a report the labeler reads.
+
+Findings and impression describe the image; indication, history and comparison describe the request
+("evaluate for pneumonia") and must not produce labels. Text before the first header (MIMIC's
+"FINAL REPORT" preamble) is administrative. A report without any recognised header is read whole.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: Header text (lower case, as written in reports) -> canonical section name.
+HEADERS: dict[str, str] = {
+    "findings": "findings", "finding": "findings",
+    "findings and impression": "findings", "findings/impression": "findings",
+    "impression and findings": "impression",
+    "impression": "impression", "impressions": "impression", "conclusion": "impression",
+    "conclusions": "impression", "summary": "impression", "opinion": "impression",
+    "interpretation": "impression",
+    "indication": "indication", "indications": "indication", "clinical indication": "indication",
+    "reason for exam": "indication", "reason for examination": "indication",
+    "reason for study": "indication", "reason for the examination": "indication",
+    "clinical information": "indication", "clinical info": "indication", "clinical data": "indication",
+    "clinical question": "indication",
+    "history": "history", "clinical history": "history", "medical history": "history",
+    "comparison": "comparison", "comparisons": "comparison", "comparison study": "comparison",
+    "technique": "technique", "procedure": "technique", "views": "technique",
+    "examination": "examination", "exam": "examination", "study": "examination",
+    "final report": "preamble",
+    "wet read": "wet read",
+    "notification": "notification", "notifications": "notification",
+    "recommendation": "recommendation", "recommendations": "recommendation",
+    "addendum": "addendum",
+}
+
+DEFAULT_SECTIONS: tuple[str, ...] = ("findings", "impression")
+#: Name of the single section of a report that has no recognised header.
+WHOLE_REPORT = "report"
+
+_ALTS = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in sorted(HEADERS, key=len, reverse=True))
+# A header is "HEADER:" after a word boundary (Open-i/MIMIC inline style), or a header alone on its line
+# without a colon ("FINAL REPORT", "IMPRESSION"). Scanning the whole report with a 60-way alternation
+# costs more than labeling it, so only the text before each colon, and short lines, are examined.
+_BEFORE_COLON = re.compile(rf"(?i)(?<![\w\-/])({_ALTS})[ \t]*\Z")
+_LOOKBACK = max(map(len, HEADERS)) + 8
+_SHORT_LINE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /]{2,30}?)[ \t]*$")
+
+
+def _canonical(header: str) -> str | None:
+    return HEADERS.get(" ".join(header.lower().split()))
+
+
+def _find_headers(text: str) -> list[tuple[int, int, str]]:
+    """(header start, body start, canonical name) of every header, in text order."""
+    heads = []
+    colon = text.find(":")
+    while colon >= 0:
+        m = _BEFORE_COLON.search(text, max(0, colon - _LOOKBACK), colon)
+        if m:
+            heads.append((m.start(), colon + 1, HEADERS[" ".join(m.group(1).lower().split())]))
+        colon = text.find(":", colon + 1)
+    if "\n" in text:
+        for m in _SHORT_LINE.finditer(text):
+            name = _canonical(m.group(1))
+            if name:
+                heads.append((m.start(1), m.end(), name))
+        heads.sort()
+    return heads
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str     # canonical name (HEADERS values), 'preamble' before the first header, or WHOLE_REPORT
+    start: int    # body start offset in the report (after the header)
+    end: int
+
+
+#: Sections that hold one short paragraph; text after a blank line inside them is the unheaded report
+#: body (MIMIC: "COMPARISON: ___\n\nPA and lateral views show ..."), read as findings.
+ONE_PARAGRAPH = frozenset({"indication", "history", "comparison", "technique", "examination"})
+UNHEADED_BODY = "findings"
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
+
+
+def split_sections(text: str) -> list[Section]:
+    """All sections of ``text`` in order; [Section(WHOLE_REPORT, 0, len)] when no header is found."""
+    heads = _find_headers(text)
+    if not heads:
+        return [Section(WHOLE_REPORT, 0, len(text))]
+    out = []
+    if text[:heads[0][0]].strip():
+        out.append(Section("preamble", 0, heads[0][0]))
+    for i, (_, body_start, name) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        out.extend(_split_body(text, name, body_start, end))
+    return out
+
+
+def _split_body(text: str, name: str, start: int, end: int) -> list[Section]:
+    if name in ONE_PARAGRAPH:
+        # skip blank lines right after the header: the paragraph is the first text after them
+        first = start + len(text[start:end]) - len(text[start:end].lstrip())
+        gap = _BLANK_LINE.search(text, first, end)
+        if gap and text[gap.end():end].strip():
+            return [Section(name, start, gap.start()), Section(UNHEADED_BODY, gap.end(), end)]
+    return [Section(name, start, end)]
+
+
+def select_sections(text: str, wanted: tuple[str, ...] | frozenset[str] = DEFAULT_SECTIONS) -> list[Section]:
+    """The sections the labeler reads: those named in ``wanted``; the whole text when it has no header."""
+    sections = split_sections(text)
+    if sections[0].name == WHOLE_REPORT:
+        return sections
+    return [s for s in sections if s.name in wanted]
