@@ -134,8 +134,15 @@ def scored_labels(gold: list[set[str]], vocabulary: list[str], minimum: int) -> 
     return [n for n in vocabulary if sum(n in g for g in gold) >= minimum]
 
 
-def evaluate(onto, df: pd.DataFrame, values: list[dict], padchest_gold: str = "closed") -> dict:
-    """Scores of labeler output ``values`` (one dict per row of ``df``) against the three gold columns."""
+def evaluate(onto, df: pd.DataFrame, values: list[dict], padchest_gold: str = "closed",
+             direct: list[dict] | None = None) -> dict:
+    """Scores of labeler output ``values`` (one dict per row of ``df``) against the three gold columns.
+
+    ``direct``: per row, the values the report states itself (``ReportResult.direct_values()``), which
+    feed the projections' direct (mention-based) targets.
+    """
+    if direct is None:
+        direct = [None] * len(values)  # type: ignore[list-item]
     res = {}
     g_pad_raw = gold_sets(df["padchest_gold"])
     g_pad = [closed(onto, g) for g in g_pad_raw] if padchest_gold == "closed" else g_pad_raw
@@ -145,7 +152,7 @@ def evaluate(onto, df: pd.DataFrame, values: list[dict], padchest_gold: str = "c
     for key, vocab, col in (("chexpert", "chexpert", "chexpert_gold"), ("negbio", "chestxray14", "negbio14_gold")):
         gold = gold_sets(df[col])
         labels = scored_labels(gold, onto.vocabulary(vocab), 1)
-        pred = [positives(onto.project(v, vocab), labels) for v in values]
+        pred = [positives(onto.project(v, vocab, d), labels) for v, d in zip(values, direct)]
         res[key] = score(pred, gold, labels, NO_FINDING[key])
         add_structural(res[key], key)
     return res
@@ -154,8 +161,10 @@ def evaluate(onto, df: pd.DataFrame, values: list[dict], padchest_gold: str = "c
 def projection_agreement(onto, df: pd.DataFrame) -> dict:
     """How well projecting the PadChest gold reproduces the CheXpert / NegBio gold (raw and closed)."""
     out = {}
+    raw_pad = gold_sets(df["padchest_gold"])
+    stated = [{n: POSITIVE for n in g if n in onto} for g in raw_pad]   # the coded labels, as stated
     for mode in ("raw", "closed"):
-        gold_pad = gold_sets(df["padchest_gold"])
+        gold_pad = raw_pad
         if mode == "closed":
             gold_pad = [closed(onto, g) for g in gold_pad]
         values = [{n: POSITIVE for n in g if n in onto} for g in gold_pad]
@@ -163,7 +172,7 @@ def projection_agreement(onto, df: pd.DataFrame) -> dict:
         for key, vocab, col in (("chexpert", "chexpert", "chexpert_gold"), ("negbio", "chestxray14", "negbio14_gold")):
             gold = gold_sets(df[col])
             labels = scored_labels(gold, onto.vocabulary(vocab), 1)
-            pred = [positives(onto.project(v, vocab), labels) for v in values]
+            pred = [positives(onto.project(v, vocab, d), labels) for v, d in zip(values, stated)]
             res[key] = score(pred, gold, labels, NO_FINDING[key])
         out[mode] = res
     return out
@@ -204,7 +213,7 @@ def show_errors(onto, lab: Labeler, df: pd.DataFrame, label: str, limit: int) ->
     for _, row in df.iterrows():
         text = report_text(row)
         res = lab.label(text)
-        vals = res.values if vocab == "padchest" else onto.project(res.values, vocab)
+        vals = res.values if vocab == "padchest" else onto.project(res.values, vocab, res.direct_values())
         gold = gold_sets(pd.Series([row[col]]))[0]
         if vocab == "padchest":
             gold = closed(onto, gold)
@@ -250,9 +259,9 @@ def main(argv=None) -> int:
         return 0
 
     t0 = time.perf_counter()
-    values = [lab.label(report_text(row)).values for _, row in df.iterrows()]
+    labeled = [lab.label(report_text(row)) for _, row in df.iterrows()]
     seconds = time.perf_counter() - t0
-    by_uid = dict(zip(df["uid"], values))
+    by_uid = {u: (r.values, r.direct_values()) for u, r in zip(df["uid"], labeled)}
 
     results: dict = {"data": str(args.data), "reports": len(df), "skipped_without_text": skipped,
                      "seconds": round(seconds, 2),
@@ -260,8 +269,9 @@ def main(argv=None) -> int:
                      "uncertain_counts_as": "negative", "headline": HEADLINE, "structural": STRUCTURAL,
                      "targets": TARGETS, "splits": {}}
     for name, part in halves.items():
-        vals = [by_uid[u] for u in part["uid"]]
-        res = evaluate(onto, part, vals, args.padchest_gold)
+        vals = [by_uid[u][0] for u in part["uid"]]
+        stated = [by_uid[u][1] for u in part["uid"]]
+        res = evaluate(onto, part, vals, args.padchest_gold, stated)
         other = "raw" if args.padchest_gold == "closed" else "closed"
         res[f"padchest_{other}_gold"] = evaluate(onto, part, vals, other)["padchest"]
         results["splits"][name] = {"reports": len(part), **res}

@@ -14,7 +14,9 @@ import typer
 from labeler.cli.common import cli_errors, stderr_is_tty
 from labeler.errors import InputError
 
-eval_app = typer.Typer(help="Transfer evaluation: benchmark splits, zero-shot and K-shot linear probes.",
+eval_app = typer.Typer(help="Transfer evaluation: benchmark splits, zero-shot and K-shot linear probes.\n\n"
+                            "Example: cxr eval run -c runs/dlilp --tasks rsna,siim,covid --splits-dir splits "
+                            "-o results/dlilp",
                        no_args_is_help=True)
 
 
@@ -97,12 +99,12 @@ def run_cmd(
     batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 64,
     workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 2,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, ...")] = "auto",
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache folder [default: $CXR_CACHE_DIR/features or ~/.cache/cxr/features].")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache folder (default: $CXR_CACHE_DIR/features or ~/.cache/cxr/features).")] = None,
     no_cache: Annotated[bool, typer.Option(help="Do not read or write the feature cache.")] = False,
     refresh_features: Annotated[bool, typer.Option(help="Recompute features even if cached (e.g. after a split file changed).")] = False,
     probe_c: Annotated[float, typer.Option(help="Inverse L2 strength of the linear probe (scikit-learn's C).")] = 1.0,
     init_seed: Annotated[int, typer.Option(help="Seed of a random-init timm backbone.")] = 0,
-    vocabulary: Annotated[Optional[str], typer.Option(help="Pre-training label vocabulary deciding base vs novel classes: an ontology vocabulary (dlilp, chexpert, padchest) or a file, one label per line [default: the encoder's label head or recorded vocabulary].")] = None,
+    vocabulary: Annotated[Optional[str], typer.Option(help="Pre-training label vocabulary deciding base vs novel classes: an ontology vocabulary (dlilp, chexpert, padchest) or a file, one label per line (default: the encoder's label head or recorded vocabulary).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Evaluate one encoder on several tasks; writes OUT/results.csv, table.md, plot.png, config.yaml.

@@ -2,7 +2,8 @@
 
 From the mention the engine walks to the nearest cue on each side:
 
-- backwards, a cue acting forwards ("no", "possible", "resolution of", "stable") applies; the walk stops
+- backwards, a cue acting forwards ("no", "possible", "resolution of", "stable") applies; past a history
+  cue the walk goes on to a hedge in the same phrase ("may be an old healed fracture" is uncertain); it stops
   at a terminator, a pseudo-negation ("no change in"), a cue acting only backwards (it closes an earlier
   statement), or after ``pre_window`` words. Commas do not stop it, so "no effusion, pneumothorax or
   consolidation" negates all three;
@@ -84,8 +85,14 @@ def _backward(text: str, cc: ClauseCues, ms: int, window: int) -> tuple[CueMatch
             break
         if nearest is None:
             nearest = c
-            if kind != "uncertainty":
+            if kind not in ("uncertainty", "history"):
                 return nearest, False
+        elif nearest.cue.kind == "history":
+            # "may be the site of an old healed fracture": a hedge over the whole phrase outranks a
+            # nearer history cue; "possible effusion, stable granuloma" (a comma between) does not
+            if kind == "uncertainty" and "," not in text[c.end:nearest.start]:
+                return c, False
+            break
         elif kind == "negation":
             # "no suspicious nodule", "no opacity to suggest pneumonia": the negation governs the hedge
             # within one phrase; "no effusion, possible pneumonia" is a hedge after a negated list

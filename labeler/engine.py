@@ -20,7 +20,7 @@ from labeler.context import ClauseCues, ContextRules, decide
 from labeler.cues import CueFinder
 from labeler.matcher import LabelMatcher
 from labeler.normalize import normalize
-from labeler.ontology import POSITIVE, Ontology
+from labeler.ontology import POSITIVE, PRECEDENCE, Ontology
 from labeler.patterns import text_words
 from labeler.sections import DEFAULT_SECTIONS, select_sections
 from labeler.sentences import Splitter, clauses, split_regex
@@ -46,6 +46,16 @@ class ReportResult:
     sentences: list[tuple[int, str, list[str]]] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     derived: dict[str, str] = field(default_factory=dict)   # label -> why (propagation, normal rule)
+
+    def direct_values(self) -> dict[str, int]:
+        """The values the report states itself: each mentioned label by precedence over its mentions,
+        before propagation to ancestors and without the 'normal' rule (for direct projection targets)."""
+        out: dict[str, int] = {}
+        for m in self.mentions:
+            old = out.get(m.label)
+            if old is None or PRECEDENCE[m.status] > PRECEDENCE[old]:
+                out[m.label] = m.status
+        return out
 
 
 def is_missing(text: object) -> bool:
@@ -131,7 +141,8 @@ class Labeler:
     def label_many(self, texts: Iterable[object], vocabulary: str = "padchest") -> list[dict[str, float]]:
         """Values of many reports in ``vocabulary`` (every label of it; NaN = not mentioned)."""
         out = []
+        direct = vocabulary != "padchest" and bool(self.onto.projections[vocabulary].direct)
         for t in texts:
-            values = self.label(t).values
-            out.append(self.onto.project(values, vocabulary))
+            res = self.label(t)
+            out.append(self.onto.project(res.values, vocabulary, res.direct_values() if direct else None))
         return out

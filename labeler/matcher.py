@@ -6,8 +6,10 @@ whose trigger word it contains. Overlaps are settled so that the most specific w
 - an exclusion of a label that overlaps that label's mention removes the mention
   ("pericardial effusion" is not a pleural effusion);
 - of overlapping mentions of one label the longest is kept;
-- a mention lying strictly inside a longer mention of another label is dropped
-  ("calcified granuloma" beats "granuloma"; the parent comes back by propagation).
+- a mention lying strictly inside a longer mention of the same label or of one of its descendants is
+  dropped ("calcified granuloma" beats "granuloma"; the parent comes back by propagation); nested
+  mentions of unrelated labels both stand ("pacemaker with a single lead": single chamber device and
+  pacemaker).
 """
 from __future__ import annotations
 
@@ -76,6 +78,9 @@ class LabelMatcher:
         # label -> its exclusion patterns, run only where their words occur (compiled on first use)
         self._exclusions: dict[str, tuple[PatternInfo, ...]] = {
             lab.name: tuple(analyse_pattern(x) for x in lab.exclusions) for lab in onto.labels.values() if lab.exclusions}
+        #: label -> itself and its ancestors: the labels a longer mention of it makes redundant
+        self._covers: dict[str, frozenset[str]] = {
+            name: frozenset((name, *onto.ancestors(name))) for name in onto.labels}
 
     def _regex(self, pid: int) -> re.Pattern:
         regex = self._regexes[pid]
@@ -120,7 +125,7 @@ class LabelMatcher:
         if self._exclusions:
             found = self._drop_excluded(text, start, end, words, keys, found)
         if len(found) > 1:
-            found = _settle_overlaps(found)
+            found = _settle_overlaps(found, self._covers)
         return found
 
     def _drop_excluded(self, text: str, start: int, end: int, words: set[str], keys: set[str],
@@ -145,24 +150,33 @@ def _overlaps_any(m: RawMention, starts: list[int], max_ends: list[int]) -> bool
     return i > 0 and max_ends[i - 1] > m.start
 
 
-def _settle_overlaps(found: list[RawMention]) -> list[RawMention]:
-    """Drop mentions strictly inside a longer one, then keep the longest of overlapping same-label ones.
+def _settle_overlaps(found: list[RawMention], covers: dict[str, frozenset[str]] | None = None) -> list[RawMention]:
+    """Drop mentions strictly inside a longer one that covers them, then keep the longest of overlapping
+    same-label ones.
 
-    Both passes are linear after one sort, so a pathological 1 MB report stays fast. Ties are ordered by
-    label and pattern: the result never depends on set/dict iteration order.
+    ``covers``: label -> the labels a mention of it makes redundant (itself and its ancestors); a nested
+    mention of any other label stands. Without it, any strictly nested mention is dropped. Both passes are
+    linear after one sort (plus the few spans open at a time), so a pathological 1 MB report stays fast.
+    Ties are ordered by label and pattern: the result never depends on set/dict iteration order.
     """
     found.sort()                                # (start, end, label, pattern): plain tuple order
     if all(a.end <= b.start for a, b in zip(found, found[1:])):
         return found                            # the common case: nothing overlaps
     found.sort(key=lambda m: (m.start, -m.end, m.label, m.pattern))
     outer: list[RawMention] = []
-    best_start, best_end = -1, -1               # the span reaching farthest right so far
+    open_spans: list[RawMention] = []           # kept mentions that may still contain later ones
     for m in found:
-        if best_end > m.end or (best_end == m.end and best_start < m.start):
-            continue                            # strictly inside a longer mention
+        open_spans = [c for c in open_spans if c.end > m.start] if open_spans else open_spans
+        nested = False
+        for c in open_spans:                    # c.start <= m.start (sorted)
+            if c.end >= m.end and (c.start, c.end) != (m.start, m.end) and (
+                    covers is None or m.label in covers.get(c.label, (c.label,))):
+                nested = True
+                break
+        if nested:
+            continue                            # strictly inside a longer mention that covers it
         outer.append(m)
-        if m.end > best_end:
-            best_start, best_end = m.start, m.end
+        open_spans.append(m)
     last: dict[str, int] = {}                   # label -> index in kept of its latest mention
     kept: list[RawMention | None] = []
     for m in outer:

@@ -22,7 +22,9 @@ from labeler.errors import OntologyError
 from labeler.patterns import PatternError, analyse_pattern
 
 KINDS = ("top", "finding", "diagnosis")
-LABEL_KEYS = {"name", "cui", "parents", "synonyms", "exclusions", "description", "note", "__line__"}
+LABEL_KEYS = {"name", "cui", "parents", "synonyms", "exclusions", "description", "note", "__line__", "__keylines__"}
+#: Keys the YAML loader adds to every mapping (line numbers); never user keys.
+_META_KEYS = frozenset({"__line__", "__keylines__"})
 CUE_KEYS = ("negation_preceding", "negation_following", "uncertainty_preceding",
             "uncertainty_following", "pseudo_negation", "terminators", "resolution", "history")
 
@@ -72,6 +74,10 @@ class Projection:
     description: str
     targets: dict[str, tuple[str, ...]]   # target label -> ontology labels feeding it
     where: Location = Location("?", 0)
+    #: targets written ``{direct: [...]}``: fed by the values the report states for the sources itself
+    #: (mention-based, before ancestor propagation), not by the propagated values
+    direct: frozenset[str] = frozenset()
+    lines: dict[str, int] = field(default_factory=dict)   # target -> line in the YAML file
 
     @property
     def vocabulary(self) -> list[str]:
@@ -142,17 +148,30 @@ class Ontology:
         return lab.description or lab.name
 
     # --- projections --------------------------------------------------------------------------
-    def project(self, values: Mapping[str, Any], target: str) -> dict[str, float]:
-        """Project ontology label values onto ``target`` by precedence (see ``combine``)."""
+    def project(self, values: Mapping[str, Any], target: str,
+                direct: Mapping[str, Any] | None = None) -> dict[str, float]:
+        """Project ontology label values onto ``target`` by precedence (see ``combine``).
+
+        ``values`` are the report's (ancestor-propagated) label values; ``direct`` the values the report
+        states itself, before propagation (``ReportResult.direct_values()``). Direct targets of the
+        projection (``{direct: [...]}`` in its YAML) read ``direct``; without it they read ``values``.
+        """
         if target == "padchest":
             return {n: values.get(n, math.nan) for n in self.labels}
         proj = self.projections.get(target)
         if proj is None:
             self.vocabulary(target)  # raises the helpful error
-        return {t: combine(values.get(s) for s in srcs) for t, srcs in proj.targets.items()}  # type: ignore[union-attr]
+        stated = values if direct is None else direct
+        return {t: combine((stated if t in proj.direct else values).get(s) for s in srcs)  # type: ignore[union-attr]
+                for t, srcs in proj.targets.items()}  # type: ignore[union-attr]
 
     def project_frame(self, frame, target: str):
-        """Column-wise ``project`` for a pandas DataFrame of ontology label columns (NaN = not mentioned)."""
+        """Column-wise ``project`` for a pandas DataFrame of ontology label columns (NaN = not mentioned).
+
+        A labels table holds propagated values only, so direct (mention-based) targets are projected from
+        the propagated values here, as ``project`` does without ``direct``; to honour them, project each
+        report's ``ReportResult`` (``cxr label --vocabulary NAME`` does).
+        """
         import numpy as np
         import pandas as pd
 
@@ -197,6 +216,7 @@ class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node, deep=False):  # noqa: D401
         mapping = super().construct_mapping(node, deep=deep)
         mapping["__line__"] = node.start_mark.line + 1
+        mapping["__keylines__"] = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k.value, str)}
         return mapping
 
 
@@ -248,7 +268,7 @@ def _parse_label(raw: Any, kind: str, path: Path, problems: list[str]) -> Label 
         return None
     unknown = set(raw) - LABEL_KEYS
     if unknown:
-        problems.append(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(LABEL_KEYS - {'__line__'})}")
+        problems.append(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(LABEL_KEYS - _META_KEYS)}")
     cui = raw.get("cui")
     if cui is not None and (not isinstance(cui, str) or not cui.startswith("C") or not cui[1:].isdigit()):
         problems.append(f"{where}: cui {cui!r} is not a UMLS CUI like C0018800")
@@ -303,7 +323,7 @@ def _load_cues(root: Path, problems: list[str]) -> dict[str, tuple[str, ...]]:
         if key not in doc:
             problems.append(f"{path}: missing cue list '{key}'")
         cues[key] = _as_str_list(doc.get(key), key, f"{path}", problems)
-    unknown = set(doc) - set(CUE_KEYS) - {"__line__"}
+    unknown = set(doc) - set(CUE_KEYS) - _META_KEYS
     if unknown:
         problems.append(f"{path}: unknown cue list(s) {sorted(unknown)}; allowed: {list(CUE_KEYS)}")
     return cues
@@ -318,13 +338,29 @@ def _load_projections(root: Path, problems: list[str]) -> dict[str, Projection]:
                 problems.append(f"{path}: expected 'name', 'description' and a 'labels' mapping")
             continue
         name = doc.get("name") or path.stem
-        targets = {}
+        targets: dict[str, tuple[str, ...]] = {}
+        direct: set[str] = set()
+        lines: dict[str, int] = {}
+        key_lines = doc["labels"].get("__keylines__", {})
         for target, srcs in doc["labels"].items():
-            if target == "__line__":
+            if target in _META_KEYS:
                 continue
-            targets[str(target)] = _as_str_list(srcs, f"labels.{target}", f"{path}", problems)
+            line = key_lines.get(target, doc["labels"].get("__line__", 1))
+            lines[str(target)] = line
+            where = f"{path}:{line}: projection {name!r} target {target!r}"
+            if isinstance(srcs, dict):     # {direct: [labels]}: mention-based target
+                keys = set(srcs) - _META_KEYS
+                if keys != {"direct"}:
+                    problems.append(f"{where}: a target mapping takes exactly one key, 'direct' "
+                                    f"(got {sorted(map(str, keys))}); write a plain list for the usual case")
+                    continue
+                direct.add(str(target))
+                srcs = srcs["direct"]
+                if not srcs:
+                    problems.append(f"{where}: 'direct' needs at least one label")
+            targets[str(target)] = _as_str_list(srcs, f"labels.{target}", where, problems)
         out[name] = Projection(name, str(doc.get("description", "")), targets,
-                               Location(str(path), doc.get("__line__", 1)))
+                               Location(str(path), doc.get("__line__", 1)), frozenset(direct), lines)
     return out
 
 
@@ -352,7 +388,9 @@ def validate(onto: Ontology) -> list[str]:
         for target, srcs in proj.targets.items():
             for s in srcs:
                 if s not in onto.labels:
-                    problems.append(f"{proj.where.file}: projection {proj.name!r} target {target!r}: unknown label {s!r}")
+                    line = proj.lines.get(target, proj.where.line)
+                    problems.append(f"{proj.where.file}:{line}: projection {proj.name!r} target {target!r}: "
+                                    f"unknown label {s!r}")
     return problems
 
 

@@ -55,7 +55,8 @@ class ChunkLabeler:
         for rid, text in zip(chunk.ids, chunk.texts):
             res = self.labeler.label(text)
             missing += is_missing(text)
-            cells, positive = self.projector.render(res.values)
+            cells, positive = self.projector.render(
+                res.values, res.direct_values() if self.projector.needs_direct else None)
             for i in positive:
                 positives[i] += 1
             parts.append(csv_text_row(rid, cells))

@@ -9,7 +9,8 @@ import typer
 
 from labeler.cli.common import cli_errors, fail
 
-ontology_app = typer.Typer(help="Validate and inspect the label ontology (YAML).", no_args_is_help=True)
+ontology_app = typer.Typer(help="Validate and inspect the label ontology (YAML).\n\n"
+                           "Example: cxr ontology show \"pleural effusion\"", no_args_is_help=True)
 
 OntologyOpt = typer.Option(None, "--ontology", help="Ontology folder to use instead of the shipped one.",
                            show_default=False)
@@ -117,7 +118,10 @@ def _lazy_progress_bar(enabled: bool):
 def check(directory: Optional[Path] = typer.Argument(None, help="Ontology folder (default: --ontology or the "
                                                      "shipped one)."),
           ontology: Optional[Path] = OntologyOpt) -> None:
-    """Validate an ontology folder; print every problem (file:line: message) and exit 1 if any."""
+    """Validate an ontology folder; print every problem (file:line: message) and exit 1 if any.
+
+    Example: cxr ontology check my_ontology/
+    """
     from labeler.ontology import check_ontology, default_ontology_dir
 
     root = directory or ontology or default_ontology_dir()
@@ -135,7 +139,10 @@ def check(directory: Optional[Path] = typer.Argument(None, help="Ontology folder
 @ontology_app.command("show")
 def show(name: str = typer.Argument(..., help="Label name, e.g. 'pleural effusion'."),
          ontology: Optional[Path] = OntologyOpt) -> None:
-    """Print a label: kind, CUI, description, parents, children, synonyms, exclusions, projections."""
+    """Print a label: kind, CUI, description, parents, children, synonyms, exclusions, projections.
+
+    Example: cxr ontology show "pleural effusion" --ontology my_ontology/
+    """
     _show(name, ontology)
 
 

@@ -20,6 +20,15 @@ def shipped():
     ("INDICATION: evaluate for pneumonia.\nFINDINGS: Lungs are clear.", {"pneumonia": None, "normal": 1}),
     ("FINDINGS: Pericardial effusion. No XXXX of a pleural effusion.",
      {"pericardial effusion": 1, "pleural effusion": 0}),
+    # nested mentions of unrelated labels both stand (the device type does not swallow the pacemaker)
+    ("FINDINGS: Left chest wall pacemaker with a single lead.",
+     {"single chamber device": 1, "pacemaker": 1, "electrical device": 1}),
+    ("FINDINGS: Left chest wall pacemaker with two leads.", {"dual chamber device": 1, "pacemaker": 1}),
+    # a hedge over the phrase beats a nearer history cue; a history cue alone confirms
+    ("FINDINGS: There may be the site of an old healed fracture.", {"fracture": -1}),
+    ("FINDINGS: Old healed left rib fracture.", {"fracture": 1}),
+    ("FINDINGS: Possible small left effusion, stable calcified granuloma.",
+     {"pleural effusion": -1, "calcified granuloma": 1}),
 ])
 def test_shipped_golden_sentences(shipped, text, expected):
     values = shipped.label(text).values
@@ -31,3 +40,28 @@ def test_shipped_positives_reach_their_ancestors(shipped):
     values = shipped.label("FINDINGS: Calcified granuloma in the right upper lobe.").values
     assert values["calcified granuloma"] == 1
     assert all(values[a] == 1 for a in onto.ancestors("calcified granuloma"))
+
+
+# --- mention-based (direct) projection targets ---------------------------------------------------------
+@pytest.mark.parametrize("text,expected", [
+    ("FINDINGS: Diffuse interstitial opacities.", {"Infiltration": None}),    # the pattern, not the word
+    ("FINDINGS: Right lower lobe airspace consolidation.", {"Infiltration": None, "Consolidation": 1}),
+    ("FINDINGS: Right lower lobe infiltrate.", {"Infiltration": 1}),
+    ("FINDINGS: No focal infiltrate.", {"Infiltration": 0}),
+    ("FINDINGS: Possible right basilar infiltrate.", {"Infiltration": -1}),
+])
+def test_negbio_infiltration_is_mention_based(shipped, text, expected):
+    import math
+    row = shipped.label_many([text], vocabulary="chestxray14")[0]
+    got = {k: (None if isinstance(row[k], float) and math.isnan(row[k]) else row[k]) for k in expected}
+    assert got == expected
+    # the runner's projector gives the same cell as label_many
+    from labeler.projector import Projector
+    res = shipped.label(text)
+    proj = Projector(shipped.onto, "chestxray14")
+    cell = proj.row(res.values, res.direct_values())[proj.columns.index("Infiltration")]
+    assert cell == got["Infiltration"]
+
+
+def test_interstitial_opacities_still_reach_infiltrates_in_padchest(shipped):
+    assert shipped.label("FINDINGS: Diffuse interstitial opacities.").values.get("infiltrates") == 1

@@ -120,6 +120,37 @@ def test_projection_to_unknown_label_is_reported(tmp_path):
     assert any("unknown label 'pleural efusion'" in p and "mini.yaml" in p for p in check_ontology(root))
 
 
+DIRECT_PROJ = PROJ.replace("Air: [pneumothorax, hydropneumothorax]", "Air:\n    direct: [pneumothorax]")
+
+
+def test_direct_target_reads_the_stated_values(tmp_path):
+    onto = load_ontology(write_ontology(tmp_path, proj=DIRECT_PROJ))
+    proj = onto.projections["mini"]
+    assert proj.direct == {"Air"} and proj.targets["Air"] == ("pneumothorax",)
+    assert onto.vocabulary("mini") == ["Effusion", "Air"]
+    # propagated: hydropneumothorax made pneumothorax positive; stated: pneumothorax never mentioned
+    values = {"hydropneumothorax": 1, "pneumothorax": 1, "pleural effusion": 1}
+    stated = {"hydropneumothorax": 1}
+    out = onto.project(values, "mini", stated)
+    assert math.isnan(out["Air"]) and out["Effusion"] == 1     # plain targets still read the propagated values
+    assert onto.project(values, "mini")["Air"] == 1            # without ``direct``: the propagated values
+    assert onto.project(values, "mini", {"pneumothorax": 0})["Air"] == 0
+
+
+@pytest.mark.parametrize("target,expected", [
+    ("Air:\n    direkt: [pneumothorax]", "exactly one key, 'direct'"),
+    ("Air:\n    direct: [pneumothorax]\n    also: [pleural effusion]", "exactly one key, 'direct'"),
+    ("Air:\n    direct: []", "'direct' needs at least one label"),
+    ("Air:\n    direct: [pneumothorx]", "unknown label 'pneumothorx'"),
+])
+def test_direct_target_errors_name_file_and_line(tmp_path, target, expected):
+    root = write_ontology(tmp_path, proj=PROJ.replace("Air: [pneumothorax, hydropneumothorax]", target))
+    problems = check_ontology(root)
+    hits = [p for p in problems if expected in p]
+    assert hits, problems
+    assert all("mini.yaml:5:" in p and "'Air'" in p for p in hits), hits
+
+
 def test_missing_cue_list_and_unknown_vocabulary(tmp_path):
     root = write_ontology(tmp_path, cues=CUES.replace('history: ["stable"]\n', ""))
     assert any("missing cue list 'history'" in p for p in check_ontology(root))
