@@ -65,3 +65,37 @@ def test_negbio_infiltration_is_mention_based(shipped, text, expected):
 
 def test_interstitial_opacities_still_reach_infiltrates_in_padchest(shipped):
     assert shipped.label("FINDINGS: Diffuse interstitial opacities.").values.get("infiltrates") == 1
+
+
+# --- this round's vocabulary, cue and mapping changes ---------------------------------------------------
+@pytest.mark.parametrize("text,expected", [
+    # a list after "differential diagnosis including" is hedged, not affirmed
+    ("IMPRESSION: Interstitial pattern, differential diagnosis including pulmonary edema or pneumonia.",
+     {"pulmonary edema": -1, "pneumonia": -1, "interstitial pattern": 1}),
+    # "infectious" as an adjective of airways disease is not pneumonia; the noun and "infectious process" are
+    ("IMPRESSION: Findings suggest infectious or reactive small airways disease.", {"pneumonia": None}),
+    ("IMPRESSION: Right lower lobe opacity consistent with infection.", {"pneumonia": 1}),
+    ("IMPRESSION: Right lower lobe infectious process.", {"pneumonia": 1}),
+    # fractures of bones outside the chest (a combined hip / hand report) are not chest fractures
+    ("FINDINGS: Clear lungs. Impacted fracture through the neck of the femur on the left.", {"fracture": None}),
+    ("FINDINGS: Clear lungs. Rotated subcapital fracture left hip. Scaphoid fracture.", {"fracture": None}),
+    ("FINDINGS: Healed fracture of the left 6th rib.", {"fracture": 1}),
+])
+def test_shipped_round_changes(shipped, text, expected):
+    values = shipped.label(text).values
+    assert {k: values.get(k) for k in expected} == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    # interstitial markings alone are not CheXpert Lung Opacity (the Open-i gold); stated opacities are
+    ("FINDINGS: Increased interstitial markings.", {"Lung Opacity": None}),
+    ("FINDINGS: Diffuse interstitial opacities.", {"Lung Opacity": 1}),
+    ("FINDINGS: Bilateral ground-glass opacities.", {"Lung Opacity": 1}),
+    ("FINDINGS: Right lower lobe airspace consolidation.", {"Lung Opacity": 1, "Consolidation": 1}),
+    ("FINDINGS: No focal airspace opacity.", {"Lung Opacity": 0}),
+])
+def test_chexpert_lung_opacity_is_mention_based(shipped, text, expected):
+    import math
+    row = shipped.label_many([text], vocabulary="chexpert")[0]
+    got = {k: (None if isinstance(row[k], float) and math.isnan(row[k]) else row[k]) for k in expected}
+    assert got == expected
