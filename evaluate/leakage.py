@@ -5,21 +5,12 @@ Patient ids are compared after normalisation because datasets spell the same id 
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from labeler.errors import CxrError, InputError
+from labeler.patients import normalise_patient_id
 
-_NUMERIC = re.compile(r"^p?0*(\d+)$", re.IGNORECASE)
 PATIENT_COLUMNS = ("patient_id", "subject_id", "Patient ID", "patientId", "patient")
-
-
-def normalise_patient_id(value: object) -> str:
-    text = str(value).strip()
-    m = _NUMERIC.match(text)
-    if m:
-        return m.group(1) or "0"
-    return text.lower()
 
 
 def read_patient_ids(path: str | Path, sources: tuple[str, ...] = ()) -> set[str]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from labeler.errors import InputError
+from labeler.patients import normalise_patient_id
 from labeler.provenance import file_sha256
 
 _SEP = "\x1f"
@@ -78,12 +79,14 @@ def read_patient_list(path: str | Path) -> pd.DataFrame:
 def exclude_patients(frame: pd.DataFrame, path: str | Path) -> tuple[pd.DataFrame, Exclusion]:
     """Drop every row of the listed patients (evaluation patients must never be pre-trained on)."""
     table = read_patient_list(path)
-    pid = frame["patient_id"].astype(str)
+    # Normalised like the evaluation's leakage check, so "00001280" in the list removes patient "1280".
+    pid = frame["patient_id"].map(normalise_patient_id)
+    listed_ids = table["patient_id"].map(normalise_patient_id)
     if "source" in table.columns:
-        listed = set(table["source"] + _SEP + table["patient_id"])
-        drop = patient_keys(frame).isin(listed)
+        listed = set(table["source"] + _SEP + listed_ids)
+        drop = (frame["source"].astype(str) + _SEP + pid).isin(listed)
     else:
-        drop = pid.isin(set(table["patient_id"]))
+        drop = pid.isin(set(listed_ids))
     kept = frame.loc[~drop].reset_index(drop=True)
     return kept, Exclusion(Path(path), file_sha256(path), len(table), int(drop.sum()))
 

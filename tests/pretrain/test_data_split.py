@@ -60,3 +60,14 @@ def test_exclusion_by_id_and_by_source(tmp_path):
     (tmp_path / "bad.csv").write_text("id\n1\n")
     with pytest.raises(InputError, match="needs a 'patient_id' column"):
         exclude_patients(frame, tmp_path / "bad.csv")
+
+
+def test_exclusion_matches_ids_spelled_differently_like_the_leakage_check(tmp_path):
+    """An evaluation list written as NIH pads ('00001280') or MIMIC folders ('p10000032') still removes them."""
+    from evaluate.leakage import read_patient_ids
+
+    frame = pd.concat([_frame(["1280", "77"], "nih"), _frame(["10000032"], "mimic")], ignore_index=True)
+    (tmp_path / "ids.txt").write_text("00001280\np10000032\n")
+    kept, info = exclude_patients(frame, tmp_path / "ids.txt")
+    assert kept["patient_id"].tolist() == ["77"] and info.rows_removed == 2
+    assert read_patient_ids(tmp_path / "ids.txt") == {"1280", "10000032"}

@@ -1,0 +1,19 @@
+"""Patient ids compared across datasets and stages (pre-training exclusion, evaluation leakage checks).
+
+Datasets spell the same id differently: MIMIC folders say ``p10000032`` where its CSVs say ``10000032``,
+NIH pads ``00001280``. Every comparison of patient ids in cxr goes through ``normalise_patient_id``, so an
+exclusion list written one way still removes the patient stored the other way.
+"""
+from __future__ import annotations
+
+import re
+
+_NUMERIC = re.compile(r"^p?0*(\d+)$", re.IGNORECASE)
+
+
+def normalise_patient_id(value: object) -> str:
+    text = str(value).strip()
+    m = _NUMERIC.match(text)
+    if m:
+        return m.group(1) or "0"
+    return text.lower()
