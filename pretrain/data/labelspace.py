@@ -121,14 +121,16 @@ def _project_rows(rows: pd.DataFrame, sf: SourceFrame, label_space: str, targets
             or str(c).startswith(META_PREFIX)]
     out = rows[keep].copy()
     out["source"] = rows["source"] if "source" in rows.columns else sf.name
-    not_annotated = []
+    not_annotated, columns = [], {}
     for target in targets:
         cols = plan_target(target, space[target], sf.vocabulary == label_space, annotated, source_meanings)
         if cols:
-            out[target] = combine_columns(rows[cols].to_numpy(dtype=np.float32))
+            columns[target] = combine_columns(rows[cols].to_numpy(dtype=np.float32))
         else:
-            out[target] = np.float32(np.nan)
+            columns[target] = np.full(len(rows), np.nan, dtype=np.float32)
             not_annotated.append(target)
+    # One concat, not a column insert per label: ~200 inserts fragment the frame (slow, and pandas warns).
+    out = pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
     out["not_annotated"] = ANNOTATION_SEP.join(not_annotated)
     return out
 
