@@ -12,9 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import yaml
 
 from labeler.errors import InputError
+from labeler.yamlio import read_yaml_mapping
 
 CLASS_LABELS_FILE = Path(__file__).with_name("class_labels.yaml")
 
@@ -26,11 +26,9 @@ def norm(name: str) -> str:
 @lru_cache(maxsize=4)
 def class_synonyms(path: str | None = None) -> dict[str, tuple[str, ...]]:
     file = Path(path) if path else CLASS_LABELS_FILE
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{file}: cannot read class synonyms ({exc})") from None
-    if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
+    raw = read_yaml_mapping(file, what="class synonyms file",
+                            expected="'Class name: [ontology label, ...]' entries")
+    if not all(isinstance(v, list) for v in raw.values()):
         raise InputError(f"{file}: expected 'Class name: [ontology label, ...]' entries")
     return {norm(k): tuple(str(x) for x in v) for k, v in raw.items()}
 

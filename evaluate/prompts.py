@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-import yaml
 
 from labeler.errors import InputError
+from labeler.yamlio import read_yaml_mapping
 
 PROMPTS_DIR = Path(__file__).with_name("prompts")
 DEFAULT_FILE = PROMPTS_DIR / "default.yaml"
@@ -65,15 +65,7 @@ def load_prompts(task: str, classes: Sequence[str], path: str | Path | None = No
 
 
 def _read(file: Path) -> dict:
-    if not file.is_file():
-        raise InputError(f"prompt file not found: {file}")
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{file}: YAML error: {exc}") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{file}: expected a mapping with 'templates' and/or 'classes'")
-    return raw
+    return read_yaml_mapping(file, what="prompt file", expected="a mapping with 'templates' and/or 'classes'")
 
 
 def _templates(raw: dict, file: Path) -> tuple[str, ...]:

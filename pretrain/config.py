@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from labeler.errors import CxrError
+from labeler.yamlio import read_yaml_mapping
 
 
 class ConfigError(CxrError):
@@ -244,14 +245,7 @@ def _read_with_base(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     path = path.resolve()
     if path in seen:
         raise ConfigError(f"{path}: _base cycle ({' -> '.join(map(str, seen + (path,)))})")
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at top level")
+    raw = read_yaml_mapping(path, ConfigError, what="config file")
     for key in RECORD_KEYS:
         raw.pop(key, None)
     base = raw.pop("_base", None)
