@@ -6,8 +6,13 @@ Each package owns ``<package>/cli.py`` with ``register(app)``. Those modules imp
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
+from typing import Optional
 
 import typer
+
+from labeler.cli.common import fail
 
 app = typer.Typer(
     name="cxr",
@@ -17,6 +22,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root(ontology: Optional[Path] = typer.Option(
+        None, "--ontology", envvar="CXR_ONTOLOGY", show_default=False,
+        help="Ontology folder for every command (and its worker processes) instead of the shipped one; "
+             "same as setting CXR_ONTOLOGY. Example: cxr --ontology my_ontology/ eval run ...")) -> None:
+    # Through the environment, so pretrain/evaluate code, DataLoader workers and labeling processes all
+    # resolve the same ontology via labeler.ontology.default_ontology_dir().
+    if ontology is not None:
+        if not ontology.is_dir():
+            raise fail(f"ontology folder not found: {ontology}")
+        os.environ["CXR_ONTOLOGY"] = str(ontology.resolve())
+
 
 # labeler.cli.commands first: its commands are the foundation every other stage relies on.
 _COMMAND_MODULES = ("labeler.cli.commands", "pretrain.cli", "evaluate.cli", "evaluate.demo_cli")
