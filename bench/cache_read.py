@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pretrain.data import CacheDataset, PrepareConfig, prepare_cache  # noqa: E402
 from pretrain.data import layout  # noqa: E402
 from pretrain.data.decode import decode  # noqa: E402
+from timing import median_seconds  # noqa: E402  (bench/ is on sys.path as the script folder)
 
 NIH_COVID = Path("/work/shared/data/cxr-dev/nih-covid")
 OUT = Path(__file__).resolve().parent / "out" / "cache_read"
@@ -64,15 +64,6 @@ def source_manifest() -> tuple[Path, str]:
     path = OUT / "manifest.csv"
     frame.to_csv(path, index=False)
     return path, label
-
-
-def timed(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -109,9 +100,9 @@ def main() -> None:
         for i in picks:
             decode(files[i], SIZE, "pad")
 
-    item_rate = args.reads / timed(read_items, args.repeats)
-    raw_rate = args.reads / timed(read_raw, args.repeats)
-    png_rate = args.decodes / timed(decode_pngs, args.repeats)
+    item_rate = args.reads / median_seconds(read_items, args.repeats)
+    raw_rate = args.reads / median_seconds(read_raw, args.repeats)
+    png_rate = args.decodes / median_seconds(decode_pngs, args.repeats)
     result = {"machine": machine(), "data": label, "size": SIZE, "items": len(ds),
               "prepare_img_per_s": meta["ok"] / prepare_s, "prepare_workers": workers,
               "cache_item_img_per_s": item_rate, "cache_raw_img_per_s": raw_rate,

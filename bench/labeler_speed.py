@@ -27,7 +27,6 @@ import io
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ if str(ROOT) not in sys.path:
 from labeler.engine import Labeler  # noqa: E402
 from labeler.ontology import load_ontology  # noqa: E402
 from labeler.samples import SAMPLE_REPORTS  # noqa: E402
+from timing import median_seconds  # noqa: E402  (bench/ is on sys.path as the script folder)
 
 DEV = Path("/work/shared/data/reports-dev/iu_dev.csv")
 OUT = ROOT / "bench" / "out" / "labeler_speed.json"
@@ -68,21 +68,12 @@ def write_input(texts: list[str], n: int, path: Path, seed: int = 0) -> None:
         w.writerows((f"r{i:07d}", t) for i, t in enumerate(rows))
 
 
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def time_command(args: list[str], runs: int) -> float:
     cmd = [sys.executable, "-m", "labeler.cli.main", "label", *args, "--no-progress"]
 
     def once():
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-    return median_time(once, runs)
+    return median_seconds(once, runs)
 
 
 # --- the naive baseline ---------------------------------------------------------------------------------
@@ -171,9 +162,9 @@ def machine_parallelism(runs: int) -> dict:
     import multiprocessing as mp
 
     n = 5_000_000
-    one = median_time(lambda: _burn(n), runs)
+    one = median_seconds(lambda: _burn(n), runs)
     with mp.get_context("fork").Pool(2) as pool:
-        two = median_time(lambda: pool.map(_burn, [n, n]), runs)
+        two = median_seconds(lambda: pool.map(_burn, [n, n]), runs)
     return {"one_process_s": round(one, 3), "two_processes_s": round(two, 3), "ratio": round(two / one, 2)}
 
 
@@ -207,8 +198,8 @@ def bench_naive(onto, texts, args) -> dict:
     sample = (texts * (args.baseline_reports // len(texts) + 1))[:args.baseline_reports]
     naive = NaiveLabeler(onto)
     ours = Labeler(onto, cache_size=0)
-    t_naive = median_time(lambda: [naive.label(t) for t in sample], args.runs)
-    t_ours = median_time(lambda: [ours.label(t) for t in sample], args.runs)
+    t_naive = median_seconds(lambda: [naive.label(t) for t in sample], args.runs)
+    t_ours = median_seconds(lambda: [ours.label(t) for t in sample], args.runs)
     return {"reports": len(sample), "naive_reports_per_s": round(len(sample) / t_naive),
             "engine_reports_per_s_one_core_no_cache": round(len(sample) / t_ours),
             "speedup": round(t_naive / t_ours, 1)}
@@ -219,7 +210,7 @@ def bench_pysbd(onto, texts, args) -> dict:
     res = {}
     for name in ("regex", "pysbd"):
         lab = labeler_with(onto, name, cache_size=0)
-        sec = median_time(lambda: [lab.label(t) for t in sample], args.runs)
+        sec = median_seconds(lambda: [lab.label(t) for t in sample], args.runs)
         res[name] = {"reports_per_s": round(len(sample) / sec)}
     res["slowdown"] = round(res["regex"]["reports_per_s"] / res["pysbd"]["reports_per_s"], 1)
     res["accuracy"] = _pysbd_accuracy(onto)
@@ -272,7 +263,7 @@ def bench_csv_writer(onto, texts, args) -> dict:
         frame = pd.DataFrame([proj.row(v) for v in values], columns=proj.columns, dtype="Int8")
         frame.insert(0, "study_id", ids)
         frame.to_csv(io.StringIO(), index=False)
-    t_hand, t_pd = median_time(by_hand, args.runs), median_time(by_pandas, args.runs)
+    t_hand, t_pd = median_seconds(by_hand, args.runs), median_seconds(by_pandas, args.runs)
     return {"rows": args.reports, "columns": len(proj.columns), "hand_seconds": round(t_hand, 3),
             "pandas_seconds": round(t_pd, 3), "speedup": round(t_pd / t_hand, 1)}
 
