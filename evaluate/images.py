@@ -83,54 +83,22 @@ def resolve_images(paths: Sequence[str], roots: Sequence[str | Path], what: str 
 
 
 # --- reading pixels ------------------------------------------------------------------------------
-def load_grayscale(path: str | Path) -> np.ndarray:
-    """uint8 H x W array of any PNG/JPEG (8 or 16 bit) or DICOM (when pydicom is installed)."""
+def load_square(path: str | Path, size: int) -> np.ndarray:
+    """uint8 ``size`` x ``size`` image, aspect kept and padded on black.
+
+    The same decoding ``cxr prepare`` uses for pre-training (bit depth, DICOM windowing, resampling),
+    so an encoder is evaluated on images prepared exactly as it was trained on.
+    """
+    from pretrain.data.decode import DecodeError, decode, is_dicom, pydicom_available
+
     path = Path(path)
-    if path.suffix.lower() in DICOM_SUFFIXES:
-        return _load_dicom(path)
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            if img.mode in ("I;16", "I;16B", "I", "F"):
-                return _to_uint8(np.asarray(img, dtype=np.float64))
-            return np.asarray(img.convert("L"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"cannot read image {path}: {exc}") from None
-
-
-def _load_dicom(path: Path) -> np.ndarray:
-    try:
-        import pydicom
-    except ImportError:
+    if is_dicom(path) and not pydicom_available():
         raise InputError(f"{path} is DICOM and pydicom is not installed; convert the images to PNG "
-                         "with the same names (they are found automatically) or install pydicom") from None
-    ds = pydicom.dcmread(str(path))
-    arr = _to_uint8(ds.pixel_array.astype(np.float64))
-    if str(getattr(ds, "PhotometricInterpretation", "")).upper() == "MONOCHROME1":
-        arr = 255 - arr  # MONOCHROME1 stores air as white
-    return arr
-
-
-def _to_uint8(arr: np.ndarray) -> np.ndarray:
-    lo, hi = float(arr.min()), float(arr.max())
-    if hi <= lo:
-        return np.zeros(arr.shape, np.uint8)
-    return np.round((arr - lo) / (hi - lo) * 255).astype(np.uint8)
-
-
-def pad_to_square(gray: np.ndarray, size: int) -> np.ndarray:
-    """Resize the longest side to ``size`` (aspect kept) and centre on a black square."""
-    from PIL import Image
-
-    h, w = gray.shape
-    scale = size / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    resized = np.asarray(Image.fromarray(gray).resize((nw, nh), Image.BILINEAR))
-    out = np.zeros((size, size), np.uint8)
-    top, left = (size - nh) // 2, (size - nw) // 2
-    out[top:top + nh, left:left + nw] = resized
-    return out
+                         "with the same names (they are found automatically) or install pydicom")
+    try:
+        return decode(path, size, "pad")
+    except DecodeError as exc:
+        raise InputError(f"cannot read image {path}: {exc}") from None
 
 
 class ImageDataset:
@@ -147,6 +115,6 @@ class ImageDataset:
     def __getitem__(self, i: int):
         import torch
 
-        square = pad_to_square(load_grayscale(self.paths[i]), self.size).astype(np.float32) / 255.0
+        square = load_square(self.paths[i], self.size).astype(np.float32) / 255.0
         x = (np.repeat(square[None], 3, axis=0) - self.mean) / self.std
         return torch.from_numpy(x)

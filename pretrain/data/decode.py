@@ -45,7 +45,7 @@ def decode(path: str | os.PathLike, size: int, mode: str = "pad") -> np.ndarray:
         raise DecodeError("missing", f"no such file: {path}")
     try:
         image = _read_dicom(path) if is_dicom(path) else _read_pil(path, size)
-        return _to_square(image, size, mode)
+        return to_square(image, size, mode)
     except DecodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - any broken file (truncated, bomb, odd mode) is one skipped row
@@ -100,7 +100,7 @@ def _dicom_lut(ds, pixels: np.ndarray) -> np.ndarray:
     return apply_voi_lut(apply_modality_lut(pixels, ds), ds)
 
 
-def _to_square(image: Image.Image, size: int, mode: str) -> np.ndarray:
+def to_square(image: Image.Image, size: int, mode: str) -> np.ndarray:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     w, h = image.size

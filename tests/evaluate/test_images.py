@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from evaluate.images import ImageDataset, load_grayscale, pad_to_square, resolve_images
+from evaluate.images import ImageDataset, load_square, resolve_images
 from labeler.errors import InputError
+from pretrain.data.decode import to_square
 
 
 def test_pad_to_square_keeps_aspect_and_centres():
     tall = np.full((40, 20), 200, np.uint8)
-    sq = pad_to_square(tall, 20)
+    sq = to_square(Image.fromarray(tall), 20, "pad")   # what evaluation images go through
     assert sq.shape == (20, 20)
     assert (sq[:, :5] == 0).all() and (sq[:, 15:] == 0).all()        # padded left/right, not cropped
     assert (sq[:, 5:15] == 200).all()
@@ -20,7 +21,7 @@ def test_pad_to_square_keeps_aspect_and_centres():
 def test_sixteen_bit_png_is_scaled_to_the_full_uint8_range(tmp_path):
     arr = np.array([[0, 1000], [2000, 4000]], np.uint16)
     Image.fromarray(arr).save(tmp_path / "x.png")
-    out = load_grayscale(tmp_path / "x.png")
+    out = load_square(tmp_path / "x.png", 2)
     assert out.dtype == np.uint8 and out.min() == 0 and out.max() == 255
 
 
@@ -55,4 +56,4 @@ def test_dicom_without_pydicom_gives_a_way_out(tmp_path):
         pass
     (tmp_path / "x.dcm").write_bytes(b"DICM")
     with pytest.raises(InputError, match="convert the images to PNG"):
-        load_grayscale(tmp_path / "x.dcm")
+        load_square(tmp_path / "x.dcm", 8)
