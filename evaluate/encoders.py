@@ -138,26 +138,11 @@ def _load_timm(name: str, options: EncoderOptions) -> EncoderHandle:
 
 
 def read_state_dict(path: str | Path) -> dict:
-    """Tensors of a .safetensors or torch file (``weights_only=True``), unwrapped from training checkpoints."""
-    import torch
+    """Tensors of a weights file or cxr export, read as pre-training reads them (``weights_only=True``,
+    unwrapped from training checkpoints), with a prefix common to every key removed."""
+    from pretrain.models.weights import read_state_dict as read_tensors
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"weights file not found: {path}")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt or pickled-code files raise many types
-        raise InputError(f"cannot read weights {path}: {exc}") from None
-    for key in ("state_dict", "model", "model_state_dict", "module"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict):
-        raise InputError(f"{path}: expected a state dict of tensors")
-    return _strip_common_prefix(state)
+    return _strip_common_prefix(read_tensors(path))
 
 
 def _strip_common_prefix(state: dict) -> dict:

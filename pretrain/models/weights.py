@@ -8,7 +8,7 @@ import torch
 from labeler.errors import CxrError
 
 #: Keys that wrap the real state dict in common checkpoint layouts.
-_WRAPPERS = ("state_dict", "model", "module")
+_WRAPPERS = ("state_dict", "model", "model_state_dict", "module")
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -21,13 +21,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         path = path / "model.safetensors"
     if not path.is_file():
         raise CxrError(f"weights file not found: {path}")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-        return load_file(str(path))
     try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+            return load_file(str(path))
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a weights file"
-        raise CxrError(f"{path}: cannot be read as a torch weights file ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # noqa: BLE001 - a corrupt file or refused pickle means "not a weights file"
+        raise CxrError(f"{path}: cannot be read as a weights file ({type(exc).__name__}: {exc})") from None
     for key in _WRAPPERS:  # e.g. a cxr training checkpoint keeps the weights under "model"
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]

@@ -134,3 +134,13 @@ def test_temperature_is_clamped_after_a_step():
         model.label_head.scale.log_scale.fill_(10.0)
     model.after_step()
     assert model.label_head.scale().item() == pytest.approx(100.0, rel=1e-5)
+
+
+def test_corrupt_weights_files_fail_with_the_file_named(tmp_path):
+    from labeler.errors import CxrError
+    from pretrain.models.weights import read_state_dict
+
+    for name in ("w.safetensors", "w.pth"):
+        (tmp_path / name).write_bytes(b"not weights at all")
+        with pytest.raises(CxrError, match=rf"{name}: cannot be read as a weights file"):
+            read_state_dict(tmp_path / name)
