@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 setup: $(STAMP)
 
 # constraints.txt pins every transitive version that was tested, so a fresh machine gets the same set.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q -c constraints.txt -e ".[dev,minilm]"

@@ -27,9 +27,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pretrain.data import CacheDataset, PrepareConfig, prepare_cache  # noqa: E402
-from pretrain.data import layout  # noqa: E402
-from pretrain.data.decode import decode  # noqa: E402
+from cxr.pretrain.data.dataset import CacheDataset  # noqa: E402
+from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache  # noqa: E402
+from cxr.pretrain.data import layout  # noqa: E402
+from cxr.pretrain.data.decode import decode  # noqa: E402
 from timing import median_seconds  # noqa: E402  (bench/ is on sys.path as the script folder)
 
 NIH_COVID = Path("/work/shared/data/cxr-dev/nih-covid")
@@ -56,7 +57,7 @@ def source_manifest() -> tuple[Path, str]:
                               "report": "FINDINGS: Heart size is normal. The lungs are clear. No effusion."})
         label = f"nih-covid ({len(frame)} real 256-px PNGs)"
     else:
-        from pretrain.synthetic import generate_corpus
+        from cxr.pretrain.synthetic import generate_corpus
         synth = OUT / "synth"
         frame = generate_corpus(1000, size=256, seed=0, out_dir=synth)
         frame = frame[["path", "patient_id", "view", "report"]].assign(path=[str(synth / p) for p in frame["path"]])

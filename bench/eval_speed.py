@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evaluate import metrics  # noqa: E402
-from evaluate.fewshot import sample_k_shot  # noqa: E402
-from evaluate.probe import ProbeConfig, fit_probe, standardisation  # noqa: E402
+from cxr.evaluate import metrics  # noqa: E402
+from cxr.evaluate.fewshot import sample_k_shot  # noqa: E402
+from cxr.evaluate.probe import ProbeConfig, fit_probe, standardisation  # noqa: E402
 
 # task: (classes, train pool, test) as in the paper's protocol table
 TASKS = {"chexpert5x200": (5, 1000, 1000), "mimic5x200": (5, 1000, 1000), "rsna": (2, 8400, 3600),
@@ -75,7 +75,7 @@ def optimum_check(data) -> str:
     """Our fit vs scikit-learn run to a tight tolerance (tol=1e-10): the same optimum of the same objective."""
     from sklearn.linear_model import LogisticRegression
 
-    from evaluate.probe import _objective
+    from cxr.evaluate.probe import _objective
 
     x_pool, y_pool, x_test, y_test, c = data["nih-lt"]
     stats = standardisation(x_pool)
@@ -135,9 +135,9 @@ def probe_bench(repeats: int) -> None:
 def extraction_bench(batch: int = 32, batches: int = 4) -> None:
     import torch
 
-    from evaluate.encoders import EncoderOptions, load_encoder
-    from evaluate.features import LoaderOptions, extract
-    from evaluate.images import ImageDataset
+    from cxr.evaluate.encoders import EncoderOptions, load_encoder
+    from cxr.evaluate.features import LoaderOptions, extract
+    from cxr.evaluate.images import ImageDataset
 
     x = torch.randn(batch, 3, 224, 224)
     pngs = sorted(NIH_COVID.rglob("*.png"))[: batch * batches]

@@ -42,8 +42,8 @@ if str(ROOT) not in sys.path:
 
 import pandas as pd  # noqa: E402
 
-from labeler.engine import Labeler  # noqa: E402
-from labeler.ontology import POSITIVE, load_ontology  # noqa: E402
+from cxr.labeler.engine import Labeler  # noqa: E402
+from cxr.labeler.ontology import POSITIVE, load_ontology  # noqa: E402
 
 DEFAULT_DATA = Path("/work/shared/data/reports-dev/iu_dev.csv")
 OUT = ROOT / "bench" / "out" / "labeler_accuracy.json"

@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from labeler.engine import Labeler  # noqa: E402
-from labeler.ontology import load_ontology  # noqa: E402
-from labeler.samples import SAMPLE_REPORTS  # noqa: E402
+from cxr.labeler.engine import Labeler  # noqa: E402
+from cxr.labeler.ontology import load_ontology  # noqa: E402
+from cxr.labeler.samples import SAMPLE_REPORTS  # noqa: E402
 from timing import median_seconds  # noqa: E402  (bench/ is on sys.path as the script folder)
 
 DEV = Path("/work/shared/data/reports-dev/iu_dev.csv")
@@ -69,7 +69,7 @@ def write_input(texts: list[str], n: int, path: Path, seed: int = 0) -> None:
 
 
 def time_command(args: list[str], runs: int) -> float:
-    cmd = [sys.executable, "-m", "labeler.cli.main", "label", *args, "--no-progress"]
+    cmd = [sys.executable, "-m", "cxr.cli.main", "label", *args, "--no-progress"]
 
     def once():
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
@@ -88,7 +88,7 @@ class NaiveLabeler:
         from spacy.language import Language
         from spacy.util import filter_spans
 
-        from labeler.patterns import compile_pattern
+        from cxr.labeler.patterns import compile_pattern
 
         self.regexes = {}
         for lab in onto.labels.values():
@@ -125,7 +125,7 @@ def pysbd_splitter():
     """scispacy's rule-based sentence splitter (pysbd) in the labeler's ``Splitter`` shape."""
     import pysbd
 
-    from labeler.sentences import _add
+    from cxr.labeler.sentences import _add
 
     seg = pysbd.Segmenter(language="en", clean=False, char_span=True)
 
@@ -245,8 +245,8 @@ def _pysbd_accuracy(onto) -> dict | str:
 def bench_csv_writer(onto, texts, args) -> dict:
     import pandas as pd
 
-    from labeler.projector import Projector
-    from labeler.writer import csv_header, csv_row
+    from cxr.labeler.projector import Projector
+    from cxr.labeler.writer import csv_header, csv_row
 
     lab = Labeler(onto)
     proj = Projector(onto, "padchest")

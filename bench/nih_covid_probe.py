@@ -20,12 +20,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evaluate.config import EvalConfig  # noqa: E402
-from evaluate.fewshot import parse_shots  # noqa: E402
-from evaluate.report import probe_summary, results_frame, write_outputs  # noqa: E402
-from evaluate.runner import run_evaluation  # noqa: E402
-from evaluate.sampling import Quota, balanced_patient_split  # noqa: E402
-from evaluate.splitfile import write_split  # noqa: E402
+from cxr.evaluate.config import EvalConfig  # noqa: E402
+from cxr.evaluate.fewshot import parse_shots  # noqa: E402
+from cxr.evaluate.report import probe_summary, results_frame, write_outputs  # noqa: E402
+from cxr.evaluate.runner import run_evaluation  # noqa: E402
+from cxr.evaluate.sampling import Quota, balanced_patient_split  # noqa: E402
+from cxr.evaluate.splitfile import write_split  # noqa: E402
 
 DATA = Path("/work/shared/data/cxr-dev/nih-covid")
 CLASSES = {"Covid-19": "COVID-19", "Pneumonia": "Pneumonia", "No_findings": "No finding"}

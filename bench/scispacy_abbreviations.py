@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from labeler import load_ontology  # noqa: E402
-from labeler.engine import Labeler  # noqa: E402
+from cxr.labeler import load_ontology  # noqa: E402
+from cxr.labeler.engine import Labeler  # noqa: E402
 
 DEV = Path("/work/shared/data/reports-dev/iu_dev.csv")
 OUT = ROOT / "bench" / "out" / "scispacy_abbreviations.json"

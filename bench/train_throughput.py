@@ -33,9 +33,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from pretrain.config import load_config  # noqa: E402
-from pretrain.engine.distributed import init_distributed  # noqa: E402
-from pretrain.engine.trainer import Trainer  # noqa: E402
+from cxr.pretrain.config import load_config  # noqa: E402
+from cxr.pretrain.engine.distributed import init_distributed  # noqa: E402
+from cxr.pretrain.engine.trainer import Trainer  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out" / "train_throughput"
 
@@ -49,8 +49,8 @@ def machine(device: str) -> str:
 
 
 def build_cache(size: int, n: int) -> Path:
-    from pretrain.data import PrepareConfig, prepare_cache
-    from pretrain.synthetic import generate_corpus
+    from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache
+    from cxr.pretrain.synthetic import generate_corpus
     cache = OUT / f"cache-{size}-{n}"
     if (cache / "meta.json").is_file():
         return cache

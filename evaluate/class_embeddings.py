@@ -16,8 +16,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from evaluate.classnames import labels_to_head, match_label
-from evaluate.prompts import TaskPrompts
+from cxr.evaluate.classnames import labels_to_head, match_label
+from cxr.evaluate.prompts import TaskPrompts
 
 #: description text -> positive ontology labels (the labeler, or a stand-in in tests)
 Describe = Callable[[str], list[str]]

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 
-from labeler.errors import InputError
-from labeler.yamlio import read_yaml_mapping
+from cxr.core.errors import InputError
+from cxr.core.yamlio import read_yaml_mapping
 
 CLASS_LABELS_FILE = Path(__file__).with_name("class_labels.yaml")
 

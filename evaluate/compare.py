@@ -7,9 +7,9 @@ from typing import Sequence
 
 import yaml
 
-from labeler.errors import InputError
+from cxr.core.errors import InputError
 
-from evaluate.report import k_order, pct, probe_summary
+from cxr.evaluate.report import k_order, pct, probe_summary
 
 
 def _load_run(path: Path):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from evaluate.fewshot import Shot
-from evaluate.probe import ProbeConfig
+from cxr.evaluate.fewshot import Shot
+from cxr.evaluate.probe import ProbeConfig
 
 METHOD_CHOICES = ("zero-shot", "linear-probe", "both")
 

@@ -18,8 +18,8 @@ class LabelerDescribe:
 
     def _build(self) -> None:
         try:
-            from labeler.ontology import load_ontology
-            from labeler.engine import Labeler
+            from cxr.labeler.ontology import load_ontology
+            from cxr.labeler.engine import Labeler
 
             self.onto = load_ontology()
             self._labeler = Labeler(self.onto)

@@ -15,11 +15,11 @@ from typing import Any, Protocol, Sequence
 
 import yaml
 
-from labeler.errors import CxrError, InputError
-from labeler.provenance import file_sha256
+from cxr.core.errors import CxrError, InputError
+from cxr.core.provenance import file_sha256
 
-from evaluate.errors import WeightsMismatchError
-from labeler.registry import Registry
+from cxr.evaluate.errors import WeightsMismatchError
+from cxr.core.registry import Registry
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -140,7 +140,7 @@ def _load_timm(name: str, options: EncoderOptions) -> EncoderHandle:
 def read_state_dict(path: str | Path) -> dict:
     """Tensors of a weights file or cxr export, read as pre-training reads them (``weights_only=True``,
     unwrapped from training checkpoints), with a prefix common to every key removed."""
-    from pretrain.models.weights import read_state_dict as read_tensors
+    from cxr.pretrain.models.weights import read_state_dict as read_tensors
 
     return _strip_common_prefix(read_tensors(path))
 
@@ -221,7 +221,7 @@ def resolve_vocabulary(spec: str) -> list[str]:
     if path.is_file():
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
                 if line.strip() and not line.lstrip().startswith("#")]
-    from labeler.ontology import load_ontology
+    from cxr.labeler.ontology import load_ontology
 
     return load_ontology().vocabulary(spec)
 
@@ -230,7 +230,7 @@ def resolve_vocabulary(spec: str) -> list[str]:
 def _load_export(path: str, options: EncoderOptions) -> EncoderHandle:
     export_dir = find_export_dir(path)
     try:
-        from pretrain.export import load_export
+        from cxr.pretrain.export import load_export
     except ImportError as exc:
         raise CxrError(f"cannot load cxr exports: pretrain.export is unavailable ({exc})") from None
     if options.weights:

@@ -1,7 +1,7 @@
 """Errors the user can fix; the CLI prints each as one message and exits non-zero."""
 from __future__ import annotations
 
-from labeler.errors import CxrError, InputError
+from cxr.core.errors import CxrError, InputError
 
 __all__ = ["CxrError", "InputError", "ProtocolCountError", "StaleCacheError", "WeightsMismatchError",
            "ShotsError"]

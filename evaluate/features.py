@@ -14,10 +14,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from labeler.atomic import atomic_open, atomic_write_text
-from labeler.progress import Progress, null_progress
+from cxr.core.atomic import atomic_open, atomic_write_text
+from cxr.core.progress import Progress, null_progress
 
-from evaluate.errors import StaleCacheError
+from cxr.evaluate.errors import StaleCacheError
 
 #: what to extract: the backbone features (linear probe) or the projected embedding (zero-shot)
 KINDS = {"features": "features", "embed": "encode_image"}

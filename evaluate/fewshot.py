@@ -9,7 +9,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
-from evaluate.errors import ShotsError
+from cxr.evaluate.errors import ShotsError
 
 Shot = Union[int, str]          # an int K, or "all" (the whole train pool)
 ALL = "all"

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from labeler.errors import InputError
+from cxr.core.errors import InputError
 
 RASTER_SUFFIXES = (".png", ".jpg", ".jpeg")
 DICOM_SUFFIXES = (".dcm", ".dicom")
@@ -89,7 +89,7 @@ def load_square(path: str | Path, size: int) -> np.ndarray:
     The same decoding ``cxr prepare`` uses for pre-training (bit depth, DICOM windowing, resampling),
     so an encoder is evaluated on images prepared exactly as it was trained on.
     """
-    from pretrain.data.decode import DecodeError, decode, is_dicom, pydicom_available
+    from cxr.pretrain.data.decode import DecodeError, decode, is_dicom, pydicom_available
 
     path = Path(path)
     if is_dicom(path) and not pydicom_available():

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labeler.errors import CxrError, InputError
-from labeler.patients import normalise_patient_id
+from cxr.core.errors import CxrError, InputError
+from cxr.datasets.patients import normalise_patient_id
 
 PATIENT_COLUMNS = ("patient_id", "subject_id", "Patient ID", "patientId", "patient")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 
-from labeler.errors import InputError
-from labeler.yamlio import read_yaml_mapping
+from cxr.core.errors import InputError
+from cxr.core.yamlio import read_yaml_mapping
 
 PROMPTS_DIR = Path(__file__).with_name("prompts")
 DEFAULT_FILE = PROMPTS_DIR / "default.yaml"

@@ -12,10 +12,10 @@ from typing import Sequence
 
 import yaml
 
-from labeler.atomic import atomic_path, atomic_write_text
-from labeler.errors import InputError
+from cxr.core.atomic import atomic_path, atomic_write_text
+from cxr.core.errors import InputError
 
-from evaluate.methods.base import RESULT_COLUMNS
+from cxr.evaluate.methods.base import RESULT_COLUMNS
 
 OUTPUT_FILES = ("results.csv", "table.md", "plot.png", "config.yaml")
 

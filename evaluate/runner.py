@@ -9,20 +9,20 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labeler.errors import CxrError, InputError
-from labeler.progress import Progress, null_progress
-from labeler.provenance import file_sha256, git_sha
+from cxr.core.errors import CxrError, InputError
+from cxr.core.progress import Progress, null_progress
+from cxr.core.provenance import file_sha256, git_sha
 
-from evaluate.classnames import match_label, partition
-from evaluate.config import EvalConfig
-from evaluate.encoders import EncoderHandle, EncoderOptions, load_encoder, resolve_vocabulary
-from evaluate.features import KINDS, FeatureCache, FeatureKey, LoaderOptions, cached_extract
-from evaluate.fewshot import check_shots
-from evaluate.images import ImageDataset, resolve_images
-from evaluate.methods import METHODS, MethodContext, TaskData
-from evaluate.prompts import load_prompts
-from evaluate.splitfile import PARTS, edited_since_written, read_split
-from evaluate.tasks import TASKS
+from cxr.evaluate.classnames import match_label, partition
+from cxr.evaluate.config import EvalConfig
+from cxr.evaluate.encoders import EncoderHandle, EncoderOptions, load_encoder, resolve_vocabulary
+from cxr.evaluate.features import KINDS, FeatureCache, FeatureKey, LoaderOptions, cached_extract
+from cxr.evaluate.fewshot import check_shots
+from cxr.evaluate.images import ImageDataset, resolve_images
+from cxr.evaluate.methods import METHODS, MethodContext, TaskData
+from cxr.evaluate.prompts import load_prompts
+from cxr.evaluate.splitfile import PARTS, edited_since_written, read_split
+from cxr.evaluate.tasks import TASKS
 
 
 @dataclass
@@ -139,7 +139,7 @@ def _describe_for(encoder: EncoderHandle, tasks: list[PreparedTask], methods: li
     labels = list(encoder.model.label_names)
     if all(match_label(c, labels) is not None for t in tasks for c in t.data.classes):
         return None, None  # every class has a prototype: no labeler needed
-    from evaluate.describe import default_describe
+    from cxr.evaluate.describe import default_describe
 
     describe, onto, warning = default_describe()
     if warning:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluate.errors import ProtocolCountError
+from cxr.evaluate.errors import ProtocolCountError
 
 
 @dataclass(frozen=True)

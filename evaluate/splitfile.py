@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labeler.atomic import atomic_write_text
-from labeler.errors import InputError
-from labeler.provenance import file_sha256
+from cxr.core.atomic import atomic_write_text
+from cxr.core.errors import InputError
+from cxr.core.provenance import file_sha256
 
 REQUIRED = ("path", "label", "split")
 PARTS = ("train", "test")

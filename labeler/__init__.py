@@ -2,6 +2,6 @@
 
 Importing this package must stay light (no torch): labeling starts fast and runs in worker processes.
 """
-from labeler.ontology import NEGATIVE, POSITIVE, UNCERTAIN, Ontology, combine, load_ontology
+from cxr.labeler.ontology import NEGATIVE, POSITIVE, UNCERTAIN, Ontology, combine, load_ontology
 
 __all__ = ["load_ontology", "Ontology", "combine", "POSITIVE", "NEGATIVE", "UNCERTAIN"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from labeler.ontology import NEGATIVE, POSITIVE, PRECEDENCE, UNCERTAIN, Ontology
+from cxr.labeler.ontology import NEGATIVE, POSITIVE, PRECEDENCE, UNCERTAIN, Ontology
 
 NORMAL = "normal"
 #: label kinds that count as abnormal for the 'normal' rule

@@ -27,8 +27,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from labeler.cues import FOL, PRE, CueMatch
-from labeler.ontology import NEGATIVE, POSITIVE, UNCERTAIN
+from cxr.labeler.cues import FOL, PRE, CueMatch
+from cxr.labeler.ontology import NEGATIVE, POSITIVE, UNCERTAIN
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPPERS = ("terminator", "pseudo")

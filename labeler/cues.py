@@ -8,7 +8,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import NamedTuple
 
-from labeler.patterns import compile_pattern
+from cxr.labeler.patterns import compile_pattern
 
 PRE, FOL = "preceding", "following"
 

@@ -15,15 +15,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple, Sequence
 
-from labeler.aggregate import Aggregator
-from labeler.context import ClauseCues, ContextRules, decide
-from labeler.cues import CueFinder
-from labeler.matcher import LabelMatcher
-from labeler.normalize import normalize
-from labeler.ontology import POSITIVE, PRECEDENCE, Ontology
-from labeler.patterns import text_words
-from labeler.sections import DEFAULT_SECTIONS, select_sections
-from labeler.sentences import Splitter, clauses, split_regex
+from cxr.labeler.aggregate import Aggregator
+from cxr.labeler.context import ClauseCues, ContextRules, decide
+from cxr.labeler.cues import CueFinder
+from cxr.labeler.matcher import LabelMatcher
+from cxr.labeler.normalize import normalize
+from cxr.labeler.ontology import POSITIVE, PRECEDENCE, Ontology
+from cxr.labeler.patterns import text_words
+from cxr.labeler.sections import DEFAULT_SECTIONS, select_sections
+from cxr.labeler.sentences import Splitter, clauses, split_regex
 
 
 class Mention(NamedTuple):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from labeler.engine import ReportResult
+from cxr.labeler.engine import ReportResult
 
 
 def explain_records(report_id: str, result: ReportResult) -> list[dict]:

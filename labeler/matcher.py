@@ -18,8 +18,8 @@ from bisect import bisect_left
 from itertools import accumulate
 from typing import NamedTuple
 
-from labeler.ontology import Ontology
-from labeler.patterns import PatternInfo, analyse_pattern, compile_pattern
+from cxr.labeler.ontology import Ontology
+from cxr.labeler.patterns import PatternInfo, analyse_pattern, compile_pattern
 
 
 class RawMention(NamedTuple):

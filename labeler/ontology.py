@@ -18,8 +18,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from labeler.errors import OntologyError
-from labeler.patterns import PatternError, analyse_pattern
+from cxr.core.errors import OntologyError
+from cxr.labeler.patterns import PatternError, analyse_pattern
 
 KINDS = ("top", "finding", "diagnosis")
 LABEL_KEYS = {"name", "cui", "parents", "synonyms", "exclusions", "description", "note", "__line__", "__keylines__"}
@@ -237,12 +237,9 @@ def default_ontology_dir() -> Path:
     env = os.environ.get("CXR_ONTOLOGY")
     if env:
         return Path(env)
-    import ontology
+    from cxr.ontology import ONTOLOGY_DIR
 
-    # An editable install made before ontology/__init__.py existed imports it as a namespace package
-    # (no ONTOLOGY_DIR); its first path entry is still the folder.
-    found = getattr(ontology, "ONTOLOGY_DIR", None)
-    return Path(found) if found is not None else Path(next(iter(ontology.__path__)))
+    return ONTOLOGY_DIR
 
 
 def _as_str_list(value: Any, what: str, where: str, problems: list[str]) -> tuple[str, ...]:

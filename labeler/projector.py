@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from labeler.ontology import PRECEDENCE, Ontology
+from cxr.labeler.ontology import PRECEDENCE, Ontology
 
 _CELL = {1: "1", 0: "0", -1: "-1"}
 

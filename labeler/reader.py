@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from labeler.errors import InputError
+from cxr.core.errors import InputError
 
 TABLE_SUFFIXES = {".csv": "csv", ".txt.csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from labeler.atomic import atomic_path, check_output_path
-from labeler.engine import Labeler, is_missing
-from labeler.errors import CxrError
-from labeler.explain import explain_lines
-from labeler.progress import Progress, null_progress
-from labeler.projector import Projector
-from labeler.reader import Chunk, ReportSource
-from labeler.writer import SentenceWriter, csv_header, csv_text_row
+from cxr.core.atomic import atomic_path, check_output_path
+from cxr.labeler.engine import Labeler, is_missing
+from cxr.core.errors import CxrError
+from cxr.labeler.explain import explain_lines
+from cxr.core.progress import Progress, null_progress
+from cxr.labeler.projector import Projector
+from cxr.labeler.reader import Chunk, ReportSource
+from cxr.labeler.writer import SentenceWriter, csv_header, csv_text_row
 
 
 @dataclass

@@ -19,8 +19,11 @@ from typing import Any
 
 import yaml
 
-from labeler.errors import CxrError
-from labeler.yamlio import read_yaml_mapping
+from cxr.core.errors import CxrError
+from cxr.core.yamlio import read_yaml_mapping
+
+#: The shipped configs (``cxr pretrain --config NAME`` resolves NAME here).
+SHIPPED_CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
 class ConfigError(CxrError):
@@ -173,6 +176,23 @@ def from_dict(raw: dict[str, Any], where: str = "config") -> Config:
     _apply(cfg, raw, "", where)
     validate(cfg)
     return cfg
+
+
+def shipped_configs() -> list[str]:
+    """Names of the shipped configs (``_``-prefixed files are bases, not configs of their own)."""
+    return sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml") if not p.stem.startswith("_"))
+
+
+def config_path(config: str) -> Path:
+    """A YAML path, or the name of a shipped config (with or without ``.yaml``)."""
+    path = Path(config)
+    if path.exists():
+        return path
+    shipped = SHIPPED_CONFIGS / f"{config.removesuffix('.yaml')}.yaml"
+    if shipped.exists():
+        return shipped
+    raise ConfigError(f"config not found: {config} (neither a file nor a shipped config: "
+                      f"{', '.join(shipped_configs())})")
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:

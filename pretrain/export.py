@@ -24,10 +24,10 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from labeler.errors import CxrError
-from pretrain.models.backbones import build_backbone
-from pretrain.models.model import CxrModel, Heads
-from pretrain.models.text import build_text_encoder
+from cxr.core.errors import CxrError
+from cxr.pretrain.models.backbones import build_backbone
+from cxr.pretrain.models.model import CxrModel, Heads
+from cxr.pretrain.models.text import build_text_encoder
 
 FORMAT, VERSION = "cxr-export", 1
 WEIGHTS, CONFIG, TEXT = "model.safetensors", "config.json", "text"
@@ -101,11 +101,11 @@ def export_run(run_dir: str | Path, out_dir: str | Path | None = None, checkpoin
     """Export a run folder's ``checkpoint-best.pt`` (or ``last``; best falls back to last when the run
     had no validation) to ``out_dir`` (default ``RUN/export``). Works offline: the text encoder's
     architecture and tokenizer come from the run folder, not the hub."""
-    from pretrain.engine.checkpoint import BEST, LAST, load_checkpoint
-    from pretrain.engine.run import config_for_resume
-    from pretrain.engine.trainer import EXPORT, TEXT_CONFIG
-    from pretrain.models.build import build_model
-    from pretrain.objectives import OBJECTIVES
+    from cxr.pretrain.engine.checkpoint import BEST, LAST, load_checkpoint
+    from cxr.pretrain.engine.run import config_for_resume
+    from cxr.pretrain.engine.trainer import EXPORT, TEXT_CONFIG
+    from cxr.pretrain.models.build import build_model
+    from cxr.pretrain.objectives import OBJECTIVES
 
     run_dir = Path(run_dir)
     if checkpoint not in ("best", "last"):

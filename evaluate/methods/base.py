@@ -7,15 +7,15 @@ from typing import Callable
 
 import numpy as np
 
-from labeler.progress import Progress, null_progress
+from cxr.core.progress import Progress, null_progress
 
-from evaluate import metrics
-from evaluate.classnames import Partition
-from evaluate.config import EvalConfig
-from evaluate.encoders import EncoderHandle
-from evaluate.prompts import TaskPrompts
-from labeler.registry import Registry
-from evaluate.splitfile import Split
+from cxr.evaluate import metrics
+from cxr.evaluate.classnames import Partition
+from cxr.evaluate.config import EvalConfig
+from cxr.evaluate.encoders import EncoderHandle
+from cxr.evaluate.prompts import TaskPrompts
+from cxr.core.registry import Registry
+from cxr.evaluate.splitfile import Split
 
 #: a method: (MethodContext) -> MethodOutput
 METHODS: Registry[Callable[["MethodContext"], "MethodOutput"]] = Registry("evaluation method")

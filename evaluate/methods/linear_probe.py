@@ -1,9 +1,9 @@
 """K-shot linear probe: logistic regression on frozen features, K per class, several seeds."""
 from __future__ import annotations
 
-from evaluate.fewshot import ALL, sample_k_shot
-from evaluate.methods.base import METHODS, MethodContext, MethodOutput, result_row
-from evaluate.probe import fit_probe, standardisation
+from cxr.evaluate.fewshot import ALL, sample_k_shot
+from cxr.evaluate.methods.base import METHODS, MethodContext, MethodOutput, result_row
+from cxr.evaluate.probe import fit_probe, standardisation
 
 
 @METHODS.register("linear-probe")

@@ -1,8 +1,8 @@
 """Zero-shot transfer: nearest class embedding (text prompts or label-head prototypes), no training."""
 from __future__ import annotations
 
-from evaluate.class_embeddings import build_class_embeddings, zero_shot_scores
-from evaluate.methods.base import METHODS, MethodContext, MethodOutput, result_row
+from cxr.evaluate.class_embeddings import build_class_embeddings, zero_shot_scores
+from cxr.evaluate.methods.base import METHODS, MethodContext, MethodOutput, result_row
 
 
 @METHODS.register("zero-shot")

@@ -2,8 +2,8 @@
 
 ``build_split`` (evaluate.tasks.build) turns a task's official files into a split file.
 """
-from evaluate.tasks import chexpert5x200, covid, mimic5x200, nih_lt, rsna, siim, vindr  # noqa: F401
-from evaluate.tasks.base import TASKS, BenchmarkTask
+from cxr.evaluate.tasks import chexpert5x200, covid, mimic5x200, nih_lt, rsna, siim, vindr  # noqa: F401
+from cxr.evaluate.tasks.base import TASKS, BenchmarkTask
 
 __all__ = ["TASKS", "BenchmarkTask", "get_task"]
 

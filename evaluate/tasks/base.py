@@ -11,10 +11,10 @@ import fnmatch
 from pathlib import Path
 from typing import ClassVar
 
-from labeler.errors import InputError
+from cxr.core.errors import InputError
 
-from labeler.registry import Registry
-from evaluate.sampling import Quota
+from cxr.core.registry import Registry
+from cxr.evaluate.sampling import Quota
 
 TASKS: Registry[type["BenchmarkTask"]] = Registry("task")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from labeler.provenance import file_sha256, git_sha
+from cxr.core.provenance import file_sha256, git_sha
 
-from evaluate.images import resolve_images
-from evaluate.leakage import check_overlap, exclude_patients, read_patient_ids
-from evaluate.sampling import Quota, balanced_patient_split
-from evaluate.tasks import get_task
+from cxr.evaluate.images import resolve_images
+from cxr.evaluate.leakage import check_overlap, exclude_patients, read_patient_ids
+from cxr.evaluate.sampling import Quota, balanced_patient_split
+from cxr.evaluate.tasks import get_task
 
 
 @dataclass

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 
-from evaluate.sampling import Quota
-from evaluate.tasks.base import (TASKS, BenchmarkTask, candidates_frame, read_table, require_columns,
+from cxr.evaluate.sampling import Quota
+from cxr.evaluate.tasks.base import (TASKS, BenchmarkTask, candidates_frame, read_table, require_columns,
                                  single_positive_label)
 
 CHEXPERT5 = ("Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Pleural Effusion")

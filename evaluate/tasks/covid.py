@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labeler.errors import InputError
+from cxr.core.errors import InputError
 
-from evaluate.sampling import Quota
-from evaluate.tasks.base import TASKS, BenchmarkTask, candidates_frame
+from cxr.evaluate.sampling import Quota
+from cxr.evaluate.tasks.base import TASKS, BenchmarkTask, candidates_frame
 
 FOLDERS = {"Normal": "Normal", "COVID": "COVID", "Viral Pneumonia": "non-COVID pneumonia",
            "Lung_Opacity": "Lung Opacity"}

@@ -17,10 +17,10 @@ per study, so each frontal image of such a study is a candidate. Patient id: ``s
 """
 from __future__ import annotations
 
-from evaluate.sampling import Quota
-from evaluate.tasks.base import (TASKS, BenchmarkTask, candidates_frame, read_table, require_columns,
+from cxr.evaluate.sampling import Quota
+from cxr.evaluate.tasks.base import (TASKS, BenchmarkTask, candidates_frame, read_table, require_columns,
                                  single_positive_label)
-from evaluate.tasks.chexpert5x200 import CHEXPERT5
+from cxr.evaluate.tasks.chexpert5x200 import CHEXPERT5
 
 
 @TASKS.register("mimic5x200")

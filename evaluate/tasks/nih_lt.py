@@ -18,8 +18,8 @@ official patient-level split is kept. Only rows with exactly one of the 20 class
 """
 from __future__ import annotations
 
-from evaluate.sampling import Quota
-from evaluate.tasks.base import (TASKS, BenchmarkTask, candidates_frame, read_table, require_columns,
+from cxr.evaluate.sampling import Quota
+from cxr.evaluate.tasks.base import (TASKS, BenchmarkTask, candidates_frame, read_table, require_columns,
                                  single_positive_label)
 
 #: class name -> column name in the official files

@@ -16,8 +16,8 @@ present, its class is "Normal" (so abnormal-but-not-pneumonia images are left ou
 """
 from __future__ import annotations
 
-from evaluate.sampling import Quota
-from evaluate.tasks.base import TASKS, BenchmarkTask, candidates_frame, read_table, require_columns
+from cxr.evaluate.sampling import Quota
+from cxr.evaluate.tasks.base import TASKS, BenchmarkTask, candidates_frame, read_table, require_columns
 
 
 @TASKS.register("rsna")

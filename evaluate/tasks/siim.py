@@ -16,8 +16,8 @@ patient id, so each image is its own patient (the challenge released one image p
 """
 from __future__ import annotations
 
-from evaluate.sampling import Quota
-from evaluate.tasks.base import TASKS, BenchmarkTask, candidates_frame, read_table, require_columns
+from cxr.evaluate.sampling import Quota
+from cxr.evaluate.tasks.base import TASKS, BenchmarkTask, candidates_frame, read_table, require_columns
 
 
 @TASKS.register("siim")

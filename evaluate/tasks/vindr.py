@@ -19,8 +19,8 @@ The files carry no patient id, so each image is its own patient. The official la
 """
 from __future__ import annotations
 
-from evaluate.sampling import Quota
-from evaluate.tasks.base import (TASKS, BenchmarkTask, candidates_frame, positive, read_table,
+from cxr.evaluate.sampling import Quota
+from cxr.evaluate.tasks.base import (TASKS, BenchmarkTask, candidates_frame, positive, read_table,
                                  require_columns, single_positive_label)
 
 VINDR5 = ("No finding", "Bronchitis", "Broncho-pneumonia", "Bronchiolitis", "Pneumonia")

@@ -15,10 +15,10 @@ import pyarrow.parquet as pq
 import torch
 from torch.utils.data import Dataset
 
-from labeler.errors import InputError
-from pretrain.data import layout
-from pretrain.data.manifest import ANNOTATION_SEP
-from pretrain.data.text import label_prompt, mix
+from cxr.core.errors import InputError
+from cxr.pretrain.data import layout
+from cxr.pretrain.data.manifest import ANNOTATION_SEP
+from cxr.pretrain.data.text import label_prompt, mix
 
 SPLITS = (None, "train", "val")
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from labeler.errors import InputError
-from pretrain.data.manifest import ANNOTATION_SEP, ID_COLUMNS, META_PREFIX, TEXT_COLUMNS
-from pretrain.data.sources.base import SourceFrame
+from cxr.core.errors import InputError
+from cxr.pretrain.data.manifest import ANNOTATION_SEP, ID_COLUMNS, META_PREFIX, TEXT_COLUMNS
+from cxr.pretrain.data.sources.base import SourceFrame
 
 _RANK = {1.0: 3, -1.0: 2, 0.0: 1}
 _VALUE = np.array([np.nan, 0.0, -1.0, 1.0], dtype=np.float32)   # rank -> value

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labeler.errors import InputError
+from cxr.core.errors import InputError
 
 FORMAT = "cxr-cache"
 VERSION = 1

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.atomic import atomic_path
-from labeler.errors import InputError
-from labeler.provenance import file_sha256
+from cxr.core.atomic import atomic_path
+from cxr.core.errors import InputError
+from cxr.core.provenance import file_sha256
 
 ID_COLUMNS = ("path", "patient_id", "study_id", "source", "view")
 TEXT_COLUMNS = ("report", "sentences")
@@ -76,7 +76,7 @@ def read_manifest(path: str | Path, options: ManifestOptions = ManifestOptions()
     frame = _patient_ids(frame, path, options, warnings)
     frame = _defaults(frame, path)
     if _label_candidates(frame) and onto is None:
-        from labeler.ontology import load_ontology
+        from cxr.labeler.ontology import load_ontology
         onto = load_ontology()
     label_columns = _label_columns(frame, path, options, onto)
     for column in label_columns:

@@ -20,15 +20,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from labeler.atomic import atomic_path, atomic_write_text
-from labeler.errors import InputError
-from labeler.progress import Progress, null_progress
-from labeler.provenance import git_sha, text_sha256
-from pretrain.data import layout
-from pretrain.data.decode import MODES, DecodeError, decode, is_dicom, pydicom_available
-from pretrain.data.manifest import ManifestOptions, read_manifest
-from pretrain.data.split import assign_split, check_split, exclude_patients, split_counts
-from pretrain.data.text import split_sentences
+from cxr.core.atomic import atomic_path, atomic_write_text
+from cxr.core.errors import InputError
+from cxr.core.progress import Progress, null_progress
+from cxr.core.provenance import git_sha, text_sha256
+from cxr.pretrain.data import layout
+from cxr.pretrain.data.decode import MODES, DecodeError, decode, is_dicom, pydicom_available
+from cxr.pretrain.data.manifest import ManifestOptions, read_manifest
+from cxr.pretrain.data.split import assign_split, check_split, exclude_patients, split_counts
+from cxr.pretrain.data.text import split_sentences
 
 PARTIAL = layout.IMAGES + ".partial"
 STATE = "state.json"

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeler.errors import InputError
-from labeler.patients import normalise_patient_id
-from labeler.provenance import file_sha256
+from cxr.core.errors import InputError
+from cxr.datasets.patients import normalise_patient_id
+from cxr.core.provenance import file_sha256
 
 _SEP = "\x1f"
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from pretrain.config import AugmentConfig
+from cxr.pretrain.config import AugmentConfig
 
 
 def item_rng(seed: int, epoch: int, index: int) -> np.random.Generator:

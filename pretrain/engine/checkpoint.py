@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from labeler.atomic import atomic_path
-from labeler.errors import CxrError
+from cxr.core.atomic import atomic_path
+from cxr.core.errors import CxrError
 
 LAST, BEST = "checkpoint-last.pt", "checkpoint-best.pt"
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labeler.errors import CxrError
-from labeler.provenance import file_sha256
-from pretrain.config import Config
-from pretrain.engine.toy import ToyDataset
+from cxr.core.errors import CxrError
+from cxr.core.provenance import file_sha256
+from cxr.pretrain.config import Config
+from cxr.pretrain.engine.toy import ToyDataset
 
 
 @dataclass
@@ -38,8 +38,8 @@ def _toy(cfg: Config) -> DataBundle:
 
 
 def _cache(cfg: Config) -> DataBundle:
-    from pretrain.data import CacheDataset
-    from pretrain.data.layout import read_meta
+    from cxr.pretrain.data.dataset import CacheDataset
+    from cxr.pretrain.data.layout import read_meta
     d = cfg.data
     if not d.cache:
         raise CxrError("data.cache is not set: give the folder written by `cxr prepare` "
@@ -59,7 +59,7 @@ def _cache(cfg: Config) -> DataBundle:
 
 
 def _label_names(vocabulary: str) -> list[str]:
-    from labeler.ontology import load_ontology
+    from cxr.labeler.ontology import load_ontology
     return load_ontology().vocabulary(vocabulary)
 
 

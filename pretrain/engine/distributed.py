@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from labeler.errors import CxrError
+from cxr.core.errors import CxrError
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from pretrain.config import AugmentConfig
-from pretrain.engine.augment import augment, fit_size, item_rng
-from pretrain.models.text import tokenize
+from cxr.pretrain.config import AugmentConfig
+from cxr.pretrain.engine.augment import augment, fit_size, item_rng
+from cxr.pretrain.models.text import tokenize
 
 Key = tuple[int, int]
 

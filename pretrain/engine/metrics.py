@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Mapping
 
-from labeler.atomic import atomic_open
+from cxr.core.atomic import atomic_open
 
 FIELDS = ("step", "epoch", "split", "metric", "value")
 CSV_NAME, TB_DIR = "metrics.csv", "tensorboard"

@@ -13,11 +13,11 @@ from typing import Any
 
 import torch
 
-from labeler.atomic import atomic_write_text
-from labeler.errors import CxrError
-from labeler.provenance import git_sha
-from pretrain.config import RESUMABLE_KEYS, Config, diff, dump_yaml, flatten, load_config, to_dict
-from pretrain.engine.checkpoint import LAST, load_checkpoint
+from cxr.core.atomic import atomic_write_text
+from cxr.core.errors import CxrError
+from cxr.core.provenance import git_sha
+from cxr.pretrain.config import RESUMABLE_KEYS, Config, diff, dump_yaml, flatten, load_config, to_dict
+from cxr.pretrain.engine.checkpoint import LAST, load_checkpoint
 
 CONFIG_NAME = "config.yaml"
 

@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from pretrain.engine.distributed import all_gather_nograd, all_gather_with_grad
+from cxr.pretrain.engine.distributed import all_gather_nograd, all_gather_with_grad
 
 #: Model outputs with one row per sample; the rest (prototypes, scales) are shared parameters.
 PER_SAMPLE = ("image_emb", "text_emb", "label_emb")

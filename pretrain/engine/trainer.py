@@ -23,25 +23,25 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from labeler.atomic import atomic_path
-from labeler.errors import CxrError
-from labeler.progress import Progress, null_progress
-from labeler.provenance import git_sha
-from pretrain.config import Config, to_dict
-from pretrain.engine import run as runfolder
-from pretrain.engine.checkpoint import BEST, LAST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from pretrain.engine.data import build_datasets
-from pretrain.engine.distributed import (DistContext, all_gather_object, broadcast_object, init_distributed,
+from cxr.core.atomic import atomic_path
+from cxr.core.errors import CxrError
+from cxr.core.progress import Progress, null_progress
+from cxr.core.provenance import git_sha
+from cxr.pretrain.config import Config, to_dict
+from cxr.pretrain.engine import run as runfolder
+from cxr.pretrain.engine.checkpoint import BEST, LAST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from cxr.pretrain.engine.data import build_datasets
+from cxr.pretrain.engine.distributed import (DistContext, all_gather_object, broadcast_object, init_distributed,
                                          shutdown)
-from pretrain.engine.finite import FiniteWatch, NonFiniteLoss
-from pretrain.engine.loader import Collate, DevicePrep, EpochBatchSampler, ItemView, make_loader
-from pretrain.engine.metrics import MetricsLogger
-from pretrain.engine.schedule import build_scheduler
-from pretrain.engine.step import forward_terms
-from pretrain.engine.validation import evaluate
-from pretrain.export import export_model
-from pretrain.models.build import build_model
-from pretrain.objectives import build_objective
+from cxr.pretrain.engine.finite import FiniteWatch, NonFiniteLoss
+from cxr.pretrain.engine.loader import Collate, DevicePrep, EpochBatchSampler, ItemView, make_loader
+from cxr.pretrain.engine.metrics import MetricsLogger
+from cxr.pretrain.engine.schedule import build_scheduler
+from cxr.pretrain.engine.step import forward_terms
+from cxr.pretrain.engine.validation import evaluate
+from cxr.pretrain.export import export_model
+from cxr.pretrain.models.build import build_model
+from cxr.pretrain.objectives import build_objective
 
 log = logging.getLogger("pretrain")
 EXPORT = "export"

@@ -8,8 +8,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from pretrain.engine.step import forward_terms
-from pretrain.objectives.functional import label_logits, resolve_targets
+from cxr.pretrain.engine.step import forward_terms
+from cxr.pretrain.objectives.functional import label_logits, resolve_targets
 
 
 def auc(scores: np.ndarray, positive: np.ndarray) -> float:

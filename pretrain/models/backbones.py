@@ -16,9 +16,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from labeler.errors import CxrError
-from labeler.registry import Registry
-from pretrain.models.weights import backbone_state, load_into
+from cxr.core.errors import CxrError
+from cxr.core.registry import Registry
+from cxr.pretrain.models.weights import backbone_state, load_into
 
 BackboneFactory = Callable[[str], nn.Module]
 BACKBONES: Registry[BackboneFactory] = Registry("image backbone")

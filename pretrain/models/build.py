@@ -1,10 +1,10 @@
 """Assemble a ``CxrModel`` from the run config and the objective's needs."""
 from __future__ import annotations
 
-from pretrain.config import Config
-from pretrain.models.backbones import build_backbone
-from pretrain.models.model import CxrModel, Heads
-from pretrain.models.text import build_text_encoder
+from cxr.pretrain.config import Config
+from cxr.pretrain.models.backbones import build_backbone
+from cxr.pretrain.models.model import CxrModel, Heads
+from cxr.pretrain.models.text import build_text_encoder
 
 
 def build_model(cfg: Config, heads: Heads, num_labels: int) -> CxrModel:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pretrain.models.heads import LabelHead, LogitScale, Projection
-from pretrain.models.text import TextEncoder
+from cxr.pretrain.models.heads import LabelHead, LogitScale, Projection
+from cxr.pretrain.models.text import TextEncoder
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
-from labeler.errors import CxrError
-from labeler.registry import Registry
+from cxr.core.errors import CxrError
+from cxr.core.registry import Registry
 
 TextFactory = Callable[[bool], "TextEncoder"]
 TEXT_ENCODERS: Registry[TextFactory] = Registry("text encoder")

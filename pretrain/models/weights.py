@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from labeler.errors import CxrError
+from cxr.core.errors import CxrError
 
 #: Keys that wrap the real state dict in common checkpoint layouts.
 _WRAPPERS = ("state_dict", "model", "model_state_dict", "module")

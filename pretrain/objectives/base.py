@@ -11,9 +11,9 @@ from typing import ClassVar
 
 import torch
 
-from pretrain.config import Config
-from pretrain.models.model import Heads
-from labeler.registry import Registry
+from cxr.pretrain.config import Config
+from cxr.pretrain.models.model import Heads
+from cxr.core.registry import Registry
 
 Terms = dict[str, torch.Tensor]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from pretrain.models.model import Heads
-from pretrain.objectives.base import OBJECTIVES, Objective, Terms, detached
-from pretrain.objectives.functional import masked_contrastive
+from cxr.pretrain.models.model import Heads
+from cxr.pretrain.objectives.base import OBJECTIVES, Objective, Terms, detached
+from cxr.pretrain.objectives.functional import masked_contrastive
 
 
 def paired_clip(out: dict[str, torch.Tensor], rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

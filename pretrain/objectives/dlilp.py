@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from pretrain.models.model import Heads
-from pretrain.objectives.base import OBJECTIVES, Objective, Terms, detached
-from pretrain.objectives.clip import paired_clip
-from pretrain.objectives.unimodal import label_loss
+from cxr.pretrain.models.model import Heads
+from cxr.pretrain.objectives.base import OBJECTIVES, Objective, Terms, detached
+from cxr.pretrain.objectives.clip import paired_clip
+from cxr.pretrain.objectives.unimodal import label_loss
 
 
 @OBJECTIVES.register("dlilp")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from pretrain.models.model import Heads
-from pretrain.objectives.base import OBJECTIVES, Objective, Terms, detached
-from pretrain.objectives.functional import masked_contrastive, resolve_targets
+from cxr.pretrain.models.model import Heads
+from cxr.pretrain.objectives.base import OBJECTIVES, Objective, Terms, detached
+from cxr.pretrain.objectives.functional import masked_contrastive, resolve_targets
 
 
 def positive_pairs(positive: torch.Tensor, rule: str = "overlap") -> torch.Tensor:

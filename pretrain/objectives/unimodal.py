@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from pretrain.models.model import Heads
-from pretrain.objectives.base import OBJECTIVES, Objective, Terms, detached
-from pretrain.objectives.functional import label_logits, masked_bce, resolve_targets
+from cxr.pretrain.models.model import Heads
+from cxr.pretrain.objectives.base import OBJECTIVES, Objective, Terms, detached
+from cxr.pretrain.objectives.functional import label_logits, masked_bce, resolve_targets
 
 
 def label_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], uncertain: str,

@@ -5,8 +5,8 @@ so, numpy only. ``generate_corpus(n, size, seed, findings, out_dir)`` returns th
 ``generate`` also returns the images in memory. ``NOVEL_FINDING`` ('ground glass pattern') is
 not in ``DEFAULT_FINDINGS``: pre-train without it and evaluate it zero-shot.
 """
-from pretrain.synthetic.corpus import SynthConfig, SyntheticCorpus, generate, generate_corpus, render, write_corpus
-from pretrain.synthetic.findings import DEFAULT_FINDINGS, FINDINGS, NOVEL_FINDING, register_finding
+from cxr.pretrain.synthetic.corpus import SynthConfig, SyntheticCorpus, generate, generate_corpus, render, write_corpus
+from cxr.pretrain.synthetic.findings import DEFAULT_FINDINGS, FINDINGS, NOVEL_FINDING, register_finding
 
 ALL_FINDINGS = (*DEFAULT_FINDINGS, NOVEL_FINDING)
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeler.atomic import atomic_path
-from labeler.errors import InputError
-from labeler.progress import Progress, null_progress
-from pretrain.synthetic.anatomy import Anatomy, draw_anatomy, new_canvas, sample_anatomy
-from pretrain.synthetic.findings import DEFAULT_FINDINGS, FINDINGS
-from pretrain.synthetic.reports import WORDING, write_report
+from cxr.core.atomic import atomic_path
+from cxr.core.errors import InputError
+from cxr.core.progress import Progress, null_progress
+from cxr.pretrain.synthetic.anatomy import Anatomy, draw_anatomy, new_canvas, sample_anatomy
+from cxr.pretrain.synthetic.findings import DEFAULT_FINDINGS, FINDINGS
+from cxr.pretrain.synthetic.reports import WORDING, write_report
 
 SOURCE = "synthetic"
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from pretrain.synthetic.anatomy import SIDE_SIGN, SIDES, Anatomy, Canvas, smooth_noise, smooth_step
+from cxr.pretrain.synthetic.anatomy import SIDE_SIGN, SIDES, Anatomy, Canvas, smooth_noise, smooth_step
 
 FINDINGS: dict[str, "Finding"] = {}
 

@@ -9,7 +9,7 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from labeler.cli.main import app
+from cxr.cli.main import app
 
 runner = CliRunner()
 BASE = ["cardiomegaly", "pleural effusion", "pneumothorax", "nodule", "consolidation", "atelectasis",
@@ -94,7 +94,7 @@ def test_results_table_plot_and_config(demo):
 
 
 def test_rerun_replaces_only_demo_artefacts(tmp_path):
-    from evaluate.demo.pipeline import MARKER, claim_folder
+    from cxr.demo.pipeline import MARKER, claim_folder
 
     out = tmp_path / "d"
     (out / "runs" / "clip").mkdir(parents=True)
@@ -114,7 +114,7 @@ def test_refuses_a_foreign_folder(tmp_path):
 
 
 def test_bad_option_fails_before_touching_an_earlier_demo(tmp_path):
-    from evaluate.demo.pipeline import MARKER
+    from cxr.demo.pipeline import MARKER
 
     (tmp_path / MARKER).write_text("")
     (tmp_path / "labels.csv").write_text("earlier run")
@@ -124,7 +124,7 @@ def test_bad_option_fails_before_touching_an_earlier_demo(tmp_path):
 
 
 def test_verdict_says_plainly_when_pretraining_does_not_help():
-    from evaluate.demo.report import Comparison, verdict
+    from cxr.demo.report import Comparison, verdict
 
     def row(encoder, method, k, aca):
         return {"task": "t", "method": method, "k": k, "seed": 0, "encoder": encoder, "aca": aca,

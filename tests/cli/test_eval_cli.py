@@ -10,7 +10,7 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from labeler.cli.main import app
+from cxr.cli.main import app
 from tests.evaluate.official_files import write_rsna
 
 runner = CliRunner()

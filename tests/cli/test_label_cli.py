@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from labeler.cli.main import app
-from labeler.samples import SAMPLE_REPORTS
+from cxr.cli.main import app
+from cxr.labeler.samples import SAMPLE_REPORTS
 from tests.labeler.engine_support import build_fixture_ontology
 
 REPO = Path(__file__).resolve().parents[2]
@@ -177,7 +177,7 @@ def test_ontology_show(onto_dir):
 def test_label_command_does_not_import_torch_or_pandas(onto_dir, tmp_path):
     code = ("import sys, runpy; sys.argv = ['cxr', 'label', '--sample', '-o', sys.argv[1], '--no-progress',"
             " '--ontology', sys.argv[2]]\n"
-            "try:\n    runpy.run_module('labeler.cli.main', run_name='__main__')\n"
+            "try:\n    runpy.run_module('cxr.cli.main', run_name='__main__')\n"
             "except SystemExit as e:\n    assert not e.code, e.code\n"
             "heavy = sorted(m for m in ('torch', 'pandas', 'transformers') if m in sys.modules)\n"
             "assert not heavy, heavy\n")
@@ -188,6 +188,6 @@ def test_label_command_does_not_import_torch_or_pandas(onto_dir, tmp_path):
 
 
 def test_import_labeler_is_light():
-    code = "import sys, labeler, labeler.engine, labeler.runner; assert 'torch' not in sys.modules"
+    code = "import sys, cxr.labeler, cxr.labeler.engine, cxr.labeler.runner; assert 'torch' not in sys.modules"
     res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr

@@ -3,8 +3,8 @@ import shutil
 
 from typer.testing import CliRunner
 
-from labeler.cli.main import app
-from ontology import ONTOLOGY_DIR
+from cxr.cli.main import app
+from cxr.ontology import ONTOLOGY_DIR
 
 EXTRA = """
   - name: zz phantom finding

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from evaluate.encoders import EncoderHandle
+from cxr.evaluate.encoders import EncoderHandle
 
 
 class QuadrantEncoder:

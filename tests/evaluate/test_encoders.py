@@ -8,9 +8,9 @@ import types
 import pytest
 import torch
 
-from evaluate.encoders import EncoderOptions, load_encoder
-from evaluate.errors import WeightsMismatchError
-from labeler.errors import CxrError, InputError
+from cxr.evaluate.encoders import EncoderOptions, load_encoder
+from cxr.evaluate.errors import WeightsMismatchError
+from cxr.core.errors import CxrError, InputError
 
 X = torch.rand(2, 3, 32, 32)
 
@@ -74,9 +74,9 @@ def test_export_loads_through_pretrain_export_with_its_vocabulary(tmp_path, monk
         image_size, mean, std = 224, (0.5,), (0.5,)
         label_names, prototypes, has_text, logit_scale = None, None, True, 100.0
 
-    module = types.ModuleType("pretrain.export")
+    module = types.ModuleType("cxr.pretrain.export")
     module.load_export = lambda path: FakeExport()
-    monkeypatch.setitem(sys.modules, "pretrain.export", module)
+    monkeypatch.setitem(sys.modules, "cxr.pretrain.export", module)
     enc = load_encoder(str(tmp_path / "runs" / "dlilp"))               # a run folder holding export/
     assert enc.name == "dlilp" and enc.vocabulary == ["normal", "pneumonia"] and enc.can_zero_shot
     with pytest.raises(CxrError, match="--weights applies to timm"):
@@ -84,7 +84,7 @@ def test_export_loads_through_pretrain_export_with_its_vocabulary(tmp_path, monk
 
 
 def test_vocabulary_from_the_training_run_or_a_file(tmp_path):
-    from evaluate.encoders import export_vocabulary, resolve_vocabulary
+    from cxr.evaluate.encoders import export_vocabulary, resolve_vocabulary
 
     run = tmp_path / "run"
     (run / "export").mkdir(parents=True)

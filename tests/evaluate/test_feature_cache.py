@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluate.config import EvalConfig
-from evaluate.errors import StaleCacheError
-from evaluate.features import FeatureCache, FeatureKey
-from evaluate.runner import run_evaluation
+from cxr.evaluate.config import EvalConfig
+from cxr.evaluate.errors import StaleCacheError
+from cxr.evaluate.features import FeatureCache, FeatureKey
+from cxr.evaluate.runner import run_evaluation
 from tests.evaluate.standins import QuadrantEncoder, handle, write_task
 
 

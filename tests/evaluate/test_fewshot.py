@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluate.errors import ShotsError
-from evaluate.fewshot import check_shots, parse_shots, sample_k_shot
+from cxr.evaluate.errors import ShotsError
+from cxr.evaluate.fewshot import check_shots, parse_shots, sample_k_shot
 
 LABELS = np.repeat([0, 1, 2], [20, 7, 30])
 

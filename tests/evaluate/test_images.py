@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from evaluate.images import ImageDataset, load_square, resolve_images
-from labeler.errors import InputError
-from pretrain.data.decode import to_square
+from cxr.evaluate.images import ImageDataset, load_square, resolve_images
+from cxr.core.errors import InputError
+from cxr.pretrain.data.decode import to_square
 
 
 def test_pad_to_square_keeps_aspect_and_centres():

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluate import metrics
+from cxr.evaluate import metrics
 
 Y_TRUE = np.array([0, 0, 0, 1, 1, 2])
 Y_PRED = np.array([0, 0, 1, 1, 1, 2])

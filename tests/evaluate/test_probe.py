@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluate import metrics
-from evaluate.fewshot import sample_k_shot
-from evaluate.probe import ProbeConfig, fit_probe, standardisation
+from cxr.evaluate import metrics
+from cxr.evaluate.fewshot import sample_k_shot
+from cxr.evaluate.probe import ProbeConfig, fit_probe, standardisation
 
 
 def _blobs(rng, n_per_class, n_classes, dim, spread):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from evaluate.prompts import PROMPTS_DIR, load_prompts
-from evaluate.tasks import TASKS, get_task
-from labeler.errors import InputError
+from cxr.evaluate.prompts import PROMPTS_DIR, load_prompts
+from cxr.evaluate.tasks import TASKS, get_task
+from cxr.core.errors import InputError
 
 
 def test_every_task_has_prompts_for_exactly_its_classes():

@@ -6,11 +6,11 @@ import math
 import pytest
 import yaml
 
-from evaluate.compare import render_compare
-from evaluate.config import EvalConfig
-from evaluate.report import render_table, results_frame, write_outputs
-from evaluate.runner import EvalResult
-from labeler.errors import InputError
+from cxr.evaluate.compare import render_compare
+from cxr.evaluate.config import EvalConfig
+from cxr.evaluate.report import render_table, results_frame, write_outputs
+from cxr.evaluate.runner import EvalResult
+from cxr.core.errors import InputError
 
 
 def _row(task, method, k, seed, aca, split="h1", base=math.nan, novel=math.nan, nb=math.nan, nn=math.nan):

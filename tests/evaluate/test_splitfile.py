@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from evaluate.splitfile import read_split
-from labeler.errors import InputError
+from cxr.evaluate.splitfile import read_split
+from cxr.core.errors import InputError
 
 GOOD = "path,label,split,patient_id\na.png,x,train,1\nb.png,y,train,2\nc.png,x,test,3\nd.png,y,test,4\n"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from evaluate.errors import ProtocolCountError
-from evaluate.splitfile import read_split, write_split
-from evaluate.tasks import TASKS, get_task
-from evaluate.tasks.build import SplitRequest, build_split
-from labeler.errors import CxrError, InputError
+from cxr.evaluate.errors import ProtocolCountError
+from cxr.evaluate.splitfile import read_split, write_split
+from cxr.evaluate.tasks import TASKS, get_task
+from cxr.evaluate.tasks.build import SplitRequest, build_split
+from cxr.core.errors import CxrError, InputError
 from tests.evaluate.official_files import WRITERS
 
 SMALL = dict(train_per_class=3, test_per_class=2)
@@ -108,7 +108,7 @@ def test_patient_disjointness_can_make_a_split_impossible(tmp_path):
     # Enough B images, but all from one patient: B cannot be on both sides.
     cands = pd.DataFrame({"path": [f"p{i}.png" for i in range(4)], "label": ["B", "B", "A", "A"],
                           "patient_id": ["1", "1", "2", "3"], "pool": "any"})
-    from evaluate.sampling import Quota, balanced_patient_split
+    from cxr.evaluate.sampling import Quota, balanced_patient_split
     with pytest.raises(ProtocolCountError, match="only 0 train images of 'B' .* without sharing patients"):
         balanced_patient_split(cands, ["A", "B"], Quota(1, 1), 0, "toy")
 

@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from evaluate.class_embeddings import build_class_embeddings, zero_shot_scores
-from evaluate.classnames import labels_to_head, partition
-from evaluate.config import EvalConfig
-from evaluate.prompts import load_prompts
-from evaluate.runner import run_evaluation
+from cxr.evaluate.class_embeddings import build_class_embeddings, zero_shot_scores
+from cxr.evaluate.classnames import labels_to_head, partition
+from cxr.evaluate.config import EvalConfig
+from cxr.evaluate.prompts import load_prompts
+from cxr.evaluate.runner import run_evaluation
 from tests.evaluate.standins import QuadrantEncoder, handle, write_task
 
 HEAD = ["atelectasis", "cardiomegaly", "consolidation", "lung opacity"]
@@ -102,7 +102,7 @@ def test_text_encoder_averages_the_prompt_ensemble(tmp_path):
 
 
 def test_image_only_encoder_refuses_zero_shot_alone_and_skips_it_in_both(tmp_path):
-    from labeler.errors import CxrError
+    from cxr.core.errors import CxrError
 
     split = write_task(tmp_path, {"A": [0], "B": [1]})
     cfg = EvalConfig(checkpoint="stand-in", tasks=[f"csv:{split}"], methods=["zero-shot"], workers=0,
@@ -117,8 +117,8 @@ def test_image_only_encoder_refuses_zero_shot_alone_and_skips_it_in_both(tmp_pat
 
 def test_shipped_covid_description_composes_through_the_real_labeler():
     """The paper's example: COVID's description names lung opacity and consolidation in a DLILP head."""
-    from evaluate.describe import default_describe
-    from evaluate.tasks import get_task
+    from cxr.evaluate.describe import default_describe
+    from cxr.evaluate.tasks import get_task
 
     describe, onto, warning = default_describe()
     assert describe is not None, f"labeler not available: {warning}"

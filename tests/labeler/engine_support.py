@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from labeler.engine import Labeler
-from labeler.ontology import load_ontology
+from cxr.labeler.engine import Labeler
+from cxr.labeler.ontology import load_ontology
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "ontology"

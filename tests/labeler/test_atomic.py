@@ -1,7 +1,7 @@
 """Atomic outputs: a failure inside the block leaves neither the target nor a temp file."""
 import pytest
 
-from labeler.atomic import OutputPathError, atomic_open, atomic_write_text
+from cxr.core.atomic import OutputPathError, atomic_open, atomic_write_text
 
 
 def test_success_publishes_file(tmp_path):

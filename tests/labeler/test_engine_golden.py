@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from labeler.engine import Labeler
+from cxr.labeler.engine import Labeler
 from tests.labeler.engine_support import labeler, onto, onto_dir  # noqa: F401  (fixtures)
 
 N = None  # not mentioned

@@ -7,11 +7,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from labeler.errors import InputError
-from labeler.projector import Projector
-from labeler.reader import open_reports
-from labeler.runner import label_reports
-from labeler.writer import csv_field, csv_row
+from cxr.core.errors import InputError
+from cxr.labeler.projector import Projector
+from cxr.labeler.reader import open_reports
+from cxr.labeler.runner import label_reports
+from cxr.labeler.writer import csv_field, csv_row
 from tests.labeler.engine_support import labeler, onto, onto_dir  # noqa: F401  (fixtures)
 
 REPORTS = ["No pleural effusion.", "Possible pneumonia.", "", "Stable left PICC. Calcified granuloma.",

@@ -2,8 +2,8 @@
 the fixture ontology, so they do not depend on the shipped synonyms)."""
 import pytest
 
-from labeler.engine import Labeler
-from labeler.ontology import load_ontology
+from cxr.labeler.engine import Labeler
+from cxr.labeler.ontology import load_ontology
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_negbio_infiltration_is_mention_based(shipped, text, expected):
     got = {k: (None if isinstance(row[k], float) and math.isnan(row[k]) else row[k]) for k in expected}
     assert got == expected
     # the runner's projector gives the same cell as label_many
-    from labeler.projector import Projector
+    from cxr.labeler.projector import Projector
     res = shipped.label(text)
     proj = Projector(shipped.onto, "chestxray14")
     cell = proj.row(res.values, res.direct_values())[proj.columns.index("Infiltration")]

@@ -1,11 +1,11 @@
 """Text plumbing of the engine: normalisation, sections, sentences, clauses, cue overlap, pattern fixes."""
 import pytest
 
-from labeler.cues import CueFinder
-from labeler.normalize import normalize
-from labeler.patterns import compile_pattern, sentence_keys, text_keys, text_words, words_of
-from labeler.sections import select_sections, split_sections
-from labeler.sentences import clauses, split_regex
+from cxr.labeler.cues import CueFinder
+from cxr.labeler.normalize import normalize
+from cxr.labeler.patterns import compile_pattern, sentence_keys, text_keys, text_words, words_of
+from cxr.labeler.sections import select_sections, split_sections
+from cxr.labeler.sentences import clauses, split_regex
 from tests.labeler.engine_support import onto_dir  # noqa: F401  (fixture)
 
 
@@ -97,8 +97,8 @@ def test_clauses_split_at_semicolons():
 
 
 def test_labeler_takes_any_splitter(onto_dir):
-    from labeler.engine import Labeler
-    from labeler.ontology import load_ontology
+    from cxr.labeler.engine import Labeler
+    from cxr.labeler.ontology import load_ontology
 
     def one_sentence(text, start=0, end=None):
         return [(start, len(text) if end is None else end)]

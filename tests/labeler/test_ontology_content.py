@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 
-from labeler.engine import Labeler
-from labeler.ontology import check_ontology, default_ontology_dir, load_ontology
+from cxr.labeler.engine import Labeler
+from cxr.labeler.ontology import check_ontology, default_ontology_dir, load_ontology
 
 # label: tree parent(s); 'ROOT' = a top-level label; '-' = in the 2019 vocabulary but not in the published
 # tree (any parent is accepted)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from labeler.errors import OntologyError
-from labeler.ontology import check_ontology, combine, load_ontology
+from cxr.core.errors import OntologyError
+from cxr.labeler.ontology import check_ontology, combine, load_ontology
 
 CUES = textwrap.dedent("""\
     negation_preceding: ["no"]

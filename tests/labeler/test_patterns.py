@@ -1,7 +1,7 @@
 """The synonym mini-language: what each construct matches, and the errors it reports."""
 import pytest
 
-from labeler.patterns import PatternError, compile_pattern, sentence_keys, words_of
+from cxr.labeler.patterns import PatternError, compile_pattern, sentence_keys, words_of
 
 
 def matches(pattern: str, text: str) -> str | None:

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labeler.errors import OntologyError
-from labeler.ontology import load_ontology
+from cxr.core.errors import OntologyError
+from cxr.labeler.ontology import load_ontology
 
 NAN = math.nan
 

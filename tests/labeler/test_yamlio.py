@@ -1,8 +1,8 @@
 """Hand-edited YAML files fail with the file named and the reason, never a parser traceback."""
 import pytest
 
-from labeler.errors import CxrError, InputError
-from labeler.yamlio import read_yaml_mapping
+from cxr.core.errors import CxrError, InputError
+from cxr.core.yamlio import read_yaml_mapping
 
 
 class MyError(CxrError):

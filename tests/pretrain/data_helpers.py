@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from labeler.ontology import load_ontology
+from cxr.labeler.ontology import load_ontology
 
 FIXTURE_ONTOLOGY = Path(__file__).parent / "fixtures" / "data_ontology"
 

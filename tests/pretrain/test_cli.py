@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from labeler.cli.main import app
+from cxr.cli.main import app
 
 from tests.pretrain.train_helpers import one_thread
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from labeler.errors import InputError
-from pretrain.data import CacheDataset
-from pretrain.data.prepare import PrepareConfig, prepare_cache
+from cxr.core.errors import InputError
+from cxr.pretrain.data.dataset import CacheDataset
+from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache
 from tests.pretrain.data_helpers import fixture_ontology, image_folder
 
 KEYS = {"image", "labels", "annotated", "text", "has_report", "index"}

@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labeler.errors import InputError
-from pretrain.data.labelspace import annotation_coverage, build_label_matrix, combine_columns
-from pretrain.data.sources.base import SourceFrame
+from cxr.core.errors import InputError
+from cxr.pretrain.data.labelspace import annotation_coverage, build_label_matrix, combine_columns
+from cxr.pretrain.data.sources.base import SourceFrame
 from tests.pretrain.data_helpers import fixture_ontology
 
 ONTO = fixture_ontology()

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labeler.errors import InputError
-from pretrain.data.manifest import ManifestOptions, read_manifest, write_manifest
+from cxr.core.errors import InputError
+from cxr.pretrain.data.manifest import ManifestOptions, read_manifest, write_manifest
 from tests.pretrain.data_helpers import fixture_ontology
 
 ONTO = fixture_ontology()

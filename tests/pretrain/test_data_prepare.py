@@ -7,11 +7,11 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from labeler.errors import InputError
-from labeler.provenance import file_sha256
-from pretrain.data import layout
-from pretrain.data.decode import DecodeError, decode, pydicom_available
-from pretrain.data.prepare import PrepareConfig, prepare_cache
+from cxr.core.errors import InputError
+from cxr.core.provenance import file_sha256
+from cxr.pretrain.data import layout
+from cxr.pretrain.data.decode import DecodeError, decode, pydicom_available
+from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache
 from tests.pretrain.data_helpers import (FIXTURE_ONTOLOGY, fixture_ontology, gradient, image_folder,
                                          write_manifest_csv, write_png)
 
@@ -157,7 +157,7 @@ def test_dicom_without_pydicom_is_one_clear_error(tmp_path):
 
 
 def test_cli_prepare_success_and_error(tmp_path):
-    from labeler.cli.main import app
+    from cxr.cli.main import app
 
     image_folder(tmp_path, 6)
     manifest = write_manifest_csv(tmp_path, image_folder(tmp_path, 6))

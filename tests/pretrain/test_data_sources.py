@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from labeler.errors import InputError
-from pretrain.data.sources import SOURCES, read_source
+from cxr.core.errors import InputError
+from cxr.pretrain.data.sources import SOURCES, read_source
 from tests.pretrain.data_helpers import FIXTURE_ONTOLOGY, fixture_ontology
 
 ONTO = fixture_ontology()
@@ -148,7 +148,7 @@ def test_registry_errors_list_choices(tmp_path):
 
 
 def test_cli_manifest_mixes_sources(tmp_path):
-    from labeler.cli.main import app
+    from cxr.cli.main import app
 
     root = tmp_path / "CheXpert-v1.0-small"
     _csv(root / "train.csv", """

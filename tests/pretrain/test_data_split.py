@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labeler.errors import InputError
-from pretrain.data.split import assign_split, check_split, exclude_patients
+from cxr.core.errors import InputError
+from cxr.pretrain.data.split import assign_split, check_split, exclude_patients
 
 
 def _frame(patients, source="a"):
@@ -64,7 +64,7 @@ def test_exclusion_by_id_and_by_source(tmp_path):
 
 def test_exclusion_matches_ids_spelled_differently_like_the_leakage_check(tmp_path):
     """An evaluation list written as NIH pads ('00001280') or MIMIC folders ('p10000032') still removes them."""
-    from evaluate.leakage import read_patient_ids
+    from cxr.evaluate.leakage import read_patient_ids
 
     frame = pd.concat([_frame(["1280", "77"], "nih"), _frame(["10000032"], "mimic")], ignore_index=True)
     (tmp_path / "ids.txt").write_text("00001280\np10000032\n")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pretrain.engine.trainer import train
+from cxr.pretrain.engine.trainer import train
 
 from tests.pretrain.train_helpers import checkpoint_weights, one_thread, tiny_config, train_rows, write_config
 
@@ -29,7 +29,7 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
         pytest.fail("torchrun not found next to the Python interpreter")
     two = tiny_config(tmp_path, "dlilp", *SETTINGS, name="two")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "pretrain.engine.launch",
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "cxr", "pretrain",
            "--config", str(write_config(two, tmp_path / "two.yaml")), "-q"]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

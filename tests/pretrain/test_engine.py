@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from labeler.errors import CxrError
-from pretrain.config import AugmentConfig, ConfigError, load_config
-from pretrain.engine.augment import augment, item_rng
-from pretrain.engine.loader import DevicePrep, EpochBatchSampler
-from pretrain.engine.schedule import warmup_cosine
-from pretrain.engine.trainer import TrainingError, train
-from pretrain.engine.validation import auc
-from pretrain.objectives import OBJECTIVES
-from pretrain.objectives.base import Objective
-from pretrain.objectives.unimodal import Unimodal
+from cxr.core.errors import CxrError
+from cxr.pretrain.config import AugmentConfig, ConfigError, load_config
+from cxr.pretrain.engine.augment import augment, item_rng
+from cxr.pretrain.engine.loader import DevicePrep, EpochBatchSampler
+from cxr.pretrain.engine.schedule import warmup_cosine
+from cxr.pretrain.engine.trainer import TrainingError, train
+from cxr.pretrain.engine.validation import auc
+from cxr.pretrain.objectives import OBJECTIVES
+from cxr.pretrain.objectives.base import Objective
+from cxr.pretrain.objectives.unimodal import Unimodal
 
 from tests.pretrain.train_helpers import one_thread, tiny_config, train_rows
 
@@ -124,12 +124,12 @@ def test_config_base_chain_overrides_and_errors(tmp_path):
 
 
 def test_shipped_configs_load_and_name_registered_parts():
-    from pretrain.engine.cli import CONFIG_DIR, _shipped
-    from pretrain.models import BACKBONES
-    names = _shipped()
+    from cxr.pretrain.config import config_path, shipped_configs
+    from cxr.pretrain.models import BACKBONES
+    names = shipped_configs()
     assert {"unimodal_mimic_chexpert", "dlilp_mimic_chexpert", "dlilp_mimic_chexpert_padchest"} <= set(names)
     for name in names:
-        cfg = load_config(CONFIG_DIR / f"{name}.yaml")
+        cfg = load_config(config_path(name))
         assert cfg.name == name
         assert cfg.objective.name in OBJECTIVES
         assert cfg.model.backbone in BACKBONES or cfg.model.backbone == "resnet50"
@@ -196,8 +196,8 @@ def test_run_folder_records_config_provenance_and_metrics(tmp_path):
 
 def test_trains_from_a_prepared_cache(tmp_path):
     """Integration with the data engineer's side: phantoms -> manifest -> cxr prepare cache -> training."""
-    from pretrain.data import PrepareConfig, prepare_cache
-    from pretrain.synthetic import generate_corpus
+    from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache
+    from cxr.pretrain.synthetic import generate_corpus
     generate_corpus(96, 32, 0, out_dir=tmp_path / "synth")
     prepare_cache(tmp_path / "synth" / "manifest.csv", tmp_path / "cache", PrepareConfig(size=32, val_fraction=0.2))
     cfg = tiny_config(tmp_path, "dlilp", "data.toy=0", f"data.cache={tmp_path / 'cache'}", "data.vocabulary=",
@@ -213,7 +213,7 @@ def test_trains_from_a_prepared_cache(tmp_path):
 
 
 def test_cuda_out_of_memory_becomes_a_message_with_hints(tmp_path, monkeypatch):
-    from pretrain.engine import trainer as trainer_module
+    from cxr.pretrain.engine import trainer as trainer_module
 
     def oom(self):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from labeler.errors import CxrError
-from pretrain.engine.loader import DevicePrep
-from pretrain.engine.trainer import train
-from pretrain.export import export_run, load_export
-from pretrain.models.build import build_model
-from pretrain.objectives import OBJECTIVES
+from cxr.core.errors import CxrError
+from cxr.pretrain.engine.loader import DevicePrep
+from cxr.pretrain.engine.trainer import train
+from cxr.pretrain.export import export_run, load_export
+from cxr.pretrain.models.build import build_model
+from cxr.pretrain.objectives import OBJECTIVES
 
 from tests.pretrain.train_helpers import one_thread, tiny_config
 
@@ -91,7 +91,7 @@ def test_not_an_export_is_a_clear_error(tmp_path):
 
 
 def test_text_only_export_records_its_pretraining_labels_for_base_novel(tmp_path_factory):
-    from evaluate.encoders import EncoderOptions, load_encoder
+    from cxr.evaluate.encoders import EncoderOptions, load_encoder
 
     cfg = _train(tmp_path_factory, "clip")
     export = cfg.run_dir / "export"

@@ -6,9 +6,9 @@ import time
 import pytest
 import torch
 
-from labeler.errors import CxrError
-from pretrain.models import BACKBONES, TEXT_ENCODERS, CxrModel, Heads, build_backbone, build_text_encoder
-from pretrain.models.text import mean_pool
+from cxr.core.errors import CxrError
+from cxr.pretrain.models import BACKBONES, TEXT_ENCODERS, CxrModel, Heads, build_backbone, build_text_encoder
+from cxr.pretrain.models.text import mean_pool
 
 # timm names: one real architecture is enough to prove the fallback (timm tests its own zoo)
 BACKBONE_NAMES = [*BACKBONES.names(), "resnet18"]
@@ -137,8 +137,8 @@ def test_temperature_is_clamped_after_a_step():
 
 
 def test_corrupt_weights_files_fail_with_the_file_named(tmp_path):
-    from labeler.errors import CxrError
-    from pretrain.models.weights import read_state_dict
+    from cxr.core.errors import CxrError
+    from cxr.pretrain.models.weights import read_state_dict
 
     for name in ("w.safetensors", "w.pth"):
         (tmp_path / name).write_bytes(b"not weights at all")

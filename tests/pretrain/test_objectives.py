@@ -7,13 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pretrain.config import Config
-from pretrain.objectives import OBJECTIVES, build_objective
-from pretrain.objectives.clip import Clip
-from pretrain.objectives.dlilp import DLILP
-from pretrain.objectives.functional import info_nce, masked_bce, resolve_targets, soft_info_nce
-from pretrain.objectives.unicl import UniCL, positive_pairs
-from pretrain.objectives.unimodal import Unimodal
+from cxr.pretrain.config import Config
+from cxr.pretrain.objectives import OBJECTIVES, build_objective
+from cxr.pretrain.objectives.clip import Clip
+from cxr.pretrain.objectives.dlilp import DLILP
+from cxr.pretrain.objectives.functional import info_nce, masked_bce, resolve_targets, soft_info_nce
+from cxr.pretrain.objectives.unicl import UniCL, positive_pairs
+from cxr.pretrain.objectives.unimodal import Unimodal
 
 NAN = math.nan
 
@@ -246,7 +246,7 @@ def test_unknown_objective_names_the_known_ones():
 @pytest.mark.parametrize("seed", range(5))
 def test_masked_contrastive_equals_the_loss_on_the_kept_rows(seed):
     """The sync-free masked form must equal indexing the valid rows out and computing the plain loss."""
-    from pretrain.objectives.functional import masked_contrastive
+    from cxr.pretrain.objectives.functional import masked_contrastive
     g = torch.Generator().manual_seed(seed)
     n = 7
     img = F.normalize(torch.randn(n, 5, generator=g), dim=-1)

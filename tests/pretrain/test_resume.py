@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pretrain.engine.trainer import train
+from cxr.pretrain.engine.trainer import train
 
 from tests.pretrain.train_helpers import checkpoint_weights, one_thread, tiny_config, train_rows, write_config
 
@@ -64,7 +64,7 @@ def test_resume_after_sigkill_is_exact(tmp_path, reference):
     cfg = tiny_config(tmp_path, "dlilp", *SETTINGS, "data.workers=2", name="run")
     config = write_config(cfg, tmp_path / "run.yaml")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "pretrain.engine.launch", "--config", str(config), "-q"],
+    proc = subprocess.Popen([sys.executable, "-m", "cxr", "pretrain", "--config", str(config), "-q"],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ckpt_path = cfg.run_dir / "checkpoint-last.pt"
     deadline = time.monotonic() + 120

@@ -8,8 +8,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
-from labeler.errors import InputError
-from pretrain.synthetic import ALL_FINDINGS, DEFAULT_FINDINGS, NOVEL_FINDING, SynthConfig, generate
+from cxr.core.errors import InputError
+from cxr.pretrain.synthetic import ALL_FINDINGS, DEFAULT_FINDINGS, NOVEL_FINDING, SynthConfig, generate
 from tests.pretrain.data_helpers import FIXTURE_ONTOLOGY
 
 
@@ -63,7 +63,7 @@ def test_reports_match_labels(corpus):
 
 
 def test_names_are_ontology_labels():
-    from labeler.ontology import load_ontology
+    from cxr.labeler.ontology import load_ontology
     onto = load_ontology()
     assert [f for f in ALL_FINDINGS if f not in onto] == []
 
@@ -105,8 +105,8 @@ def test_bad_config_is_an_input_error():
 
 
 def test_cli_synth_then_prepare(tmp_path):
-    from labeler.cli.main import app
-    from pretrain.data import CacheDataset
+    from cxr.cli.main import app
+    from cxr.pretrain.data.dataset import CacheDataset
 
     runner = CliRunner()
     out = tmp_path / "synth"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from pretrain.config import Config, dump_yaml, load_config, to_dict
+from cxr.pretrain.config import Config, dump_yaml, load_config, to_dict
 
 
 def tiny_overrides(output: Path, objective: str = "dlilp", name: str | None = None) -> list[str]:

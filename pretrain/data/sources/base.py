@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from labeler.errors import InputError
+from cxr.core.errors import InputError
 
 FRONTAL_VIEWS = ("PA", "AP")
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from labeler.errors import InputError
-from pretrain.data.sources.base import (FRONTAL_VIEWS, SourceFrame, find_file, read_csv_text,
+from cxr.core.errors import InputError
+from cxr.pretrain.data.sources.base import (FRONTAL_VIEWS, SourceFrame, find_file, read_csv_text,
                                         register_source, require_columns)
-from pretrain.data.sources.common import label_matrix_from_lists, normalise_name
+from cxr.pretrain.data.sources.common import label_matrix_from_lists, normalise_name
 
 CSV_NAMES = ("Data_Entry_2017_v2020.csv", "Data_Entry_2017.csv")
 NO_FINDING = "No Finding"

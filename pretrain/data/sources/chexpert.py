@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from labeler.errors import InputError
-from pretrain.data.sources.base import (FRONTAL_VIEWS, SourceFrame, read_csv_text, register_source,
+from cxr.core.errors import InputError
+from cxr.pretrain.data.sources.base import (FRONTAL_VIEWS, SourceFrame, read_csv_text, register_source,
                                         require_columns)
-from pretrain.data.sources.common import parse_label_columns
+from cxr.pretrain.data.sources.common import parse_label_columns
 
 META_COLUMNS = ("Path", "Sex", "Age", "Frontal/Lateral", "AP/PA")
 _STUDY = re.compile(r"(patient\d+)/(study\d+)/")

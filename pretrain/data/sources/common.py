@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from labeler.errors import InputError
-from pretrain.data.manifest import LABEL_VALUES
+from cxr.core.errors import InputError
+from cxr.pretrain.data.manifest import LABEL_VALUES
 
 UNLISTED = ("nan", "negative")
 

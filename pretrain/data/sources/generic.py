@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pretrain.data.manifest import DEFAULT_SOURCE, ManifestOptions, read_manifest
-from pretrain.data.sources.base import SourceFrame, register_source
+from cxr.pretrain.data.manifest import DEFAULT_SOURCE, ManifestOptions, read_manifest
+from cxr.pretrain.data.sources.base import SourceFrame, register_source
 
 
 @register_source("manifest")

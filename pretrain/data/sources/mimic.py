@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from labeler.errors import InputError
-from pretrain.data.sources.base import (FRONTAL_VIEWS, SourceFrame, find_file, read_csv_text,
+from cxr.core.errors import InputError
+from cxr.pretrain.data.sources.base import (FRONTAL_VIEWS, SourceFrame, find_file, read_csv_text,
                                         register_source, require_columns)
-from pretrain.data.sources.common import parse_label_columns
+from cxr.pretrain.data.sources.common import parse_label_columns
 
 METADATA = ("mimic-cxr-2.0.0-metadata.csv.gz", "mimic-cxr-2.0.0-metadata.csv")
 SPLIT = ("mimic-cxr-2.0.0-split.csv.gz", "mimic-cxr-2.0.0-split.csv")

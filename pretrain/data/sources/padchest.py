@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from labeler.errors import InputError
-from pretrain.data.sources.base import (SourceFrame, find_file, read_csv_text, register_source,
+from cxr.core.errors import InputError
+from cxr.pretrain.data.sources.base import (SourceFrame, find_file, read_csv_text, register_source,
                                         require_columns)
-from pretrain.data.sources.common import label_matrix_from_lists
+from cxr.pretrain.data.sources.common import label_matrix_from_lists
 
 CSV_NAMES = ("PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv",
              "PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv.gz")

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labeler.progress import Progress, null_progress
+from cxr.core.progress import Progress, null_progress
 
 RUNS = "runs"
 
 
 def config_dir() -> Path:
-    import pretrain.config
+    from cxr.pretrain.config import SHIPPED_CONFIGS
 
-    return Path(pretrain.config.__file__).resolve().parent / "configs"
+    return SHIPPED_CONFIGS
 
 
 def pretrain_config(method: str, out: Path, *, size: int, epochs: int, batch_size: int, device: str,
                     seed: int, workers: int):
     """pretrain/configs/demo_<method>.yaml with the demo's sizes, device and folders."""
-    from pretrain.config import load_config, validate
+    from cxr.pretrain.config import load_config, validate
 
     cfg = load_config(config_dir() / f"demo_{method}.yaml", [
         f"data.image_size={size}", f"train.epochs={epochs}", f"train.batch_size={batch_size}",
@@ -33,7 +33,7 @@ def pretrain_config(method: str, out: Path, *, size: int, epochs: int, batch_siz
 
 def train_encoder(cfg, progress: Progress = null_progress) -> Path:
     """Train one run; returns its export folder (what ``cxr eval`` loads)."""
-    from pretrain.engine.trainer import train
+    from cxr.pretrain.engine.trainer import train
 
     result = train(cfg, progress=progress)
     if result.export_dir is None:
@@ -45,9 +45,9 @@ def export_untrained(cfg, label_names: list[str], seed: int) -> Path:
     """Random-init model of ``cfg``'s architecture (the DLILP config has every head) as an export."""
     import torch
 
-    from pretrain.export import export_model
-    from pretrain.models.build import build_model
-    from pretrain.objectives import OBJECTIVES
+    from cxr.pretrain.export import export_model
+    from cxr.pretrain.models.build import build_model
+    from cxr.pretrain.objectives import OBJECTIVES
 
     heads = OBJECTIVES.get(cfg.objective.name).heads
     with torch.random.fork_rng(devices=[]):

@@ -7,7 +7,7 @@ from typing import Callable, TypeVar
 
 import typer
 
-from labeler.errors import CxrError
+from cxr.core.errors import CxrError
 
 F = TypeVar("F", bound=Callable)
 

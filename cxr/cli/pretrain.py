@@ -3,7 +3,7 @@
 The commands only parse, build a ``Config`` and call the library (``pretrain.engine.trainer.train``,
 ``pretrain.export.export_run``). Heavy imports happen inside the command bodies.
 
-Many GPUs / nodes: ``torchrun --nproc_per_node 8 -m pretrain.engine.launch --config ...`` (same options).
+Many GPUs / nodes: ``torchrun --nproc_per_node 8 -m cxr pretrain --config ...`` (same options).
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import List, Optional
 
 import typer
 
-from labeler.cli.common import cli_errors, fail, stderr_is_tty
+from cxr.pretrain.config import config_path, shipped_configs
+from cxr.cli.common import cli_errors, fail, stderr_is_tty
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 HELP = "\n\n".join([   # one line per paragraph: rich keeps explicit line breaks
     "Pre-train an image encoder (unimodal, CLIP, UniCL or DLILP) on a `cxr prepare` cache.",
@@ -27,7 +27,7 @@ HELP = "\n\n".join([   # one line per paragraph: rich keeps explicit line breaks
     "location and compile may change.",
     "A run writes OUTPUT/NAME/: config.yaml, metrics.csv, tensorboard/, checkpoint-last.pt, "
     "checkpoint-best.pt and export/ (what `cxr eval` loads).",
-    "Several GPUs or nodes: torchrun --nproc_per_node N -m pretrain.engine.launch --config ... "
+    "Several GPUs or nodes: torchrun --nproc_per_node N -m cxr pretrain --config ... "
     "(same options; --batch-size stays the global batch).",
 ])
 
@@ -61,26 +61,26 @@ def pretrain(
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from pretrain.config import load_config
-    from pretrain.engine.run import config_for_resume
+    from cxr.pretrain.config import load_config
+    from cxr.pretrain.engine.run import config_for_resume
 
     flags = {"train.epochs": epochs, "train.batch_size": batch_size, "optim.lr": lr, "output": output,
              "name": name, "data.cache": cache}
     overrides = [f"{k}={v}" for k, v in flags.items() if v is not None] + list(set_ or [])
     if resume is not None:
-        cfg = config_for_resume(resume, overrides, _config_path(config) if config else None)
+        cfg = config_for_resume(resume, overrides, config_path(config) if config else None)
     elif config is None:
-        raise fail("--config is required (or --resume RUN_DIR); shipped configs: " + ", ".join(_shipped()))
+        raise fail("--config is required (or --resume RUN_DIR); shipped configs: " + ", ".join(shipped_configs()))
     else:
-        cfg = load_config(_config_path(config), overrides)
+        cfg = load_config(config_path(config), overrides)
     _train(cfg, resume, quiet)
 
 
 def _train(cfg, resume: Optional[Path], quiet: bool) -> None:
     import os
 
-    from labeler.progress import progress_bar
-    from pretrain.engine.trainer import train
+    from cxr.core.progress import progress_bar
+    from cxr.pretrain.engine.trainer import train
 
     main = os.environ.get("RANK", "0") == "0"
     logging.basicConfig(level=logging.INFO if main else logging.ERROR, stream=sys.stderr,
@@ -94,7 +94,7 @@ def _train(cfg, resume: Optional[Path], quiet: bool) -> None:
                    f"best val loss {best}; export: {result.export_dir}")
 
 
-EXPORT_HELP = """Export a run's encoder (safetensors + config.json) for `cxr eval` / pretrain.export.load_export.
+EXPORT_HELP = """Export a run's encoder (safetensors + config.json) for `cxr eval` / cxr.load_encoder.
 
 Example: cxr pretrain export runs/dlilp_mimic_chexpert -o encoders/dlilp
 """
@@ -106,25 +106,11 @@ def export(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default RUN/export)."),
     checkpoint: str = typer.Option("best", "--checkpoint", help="best (falls back to last) or last."),
 ) -> None:
-    from pretrain.export import export_run
+    from cxr.pretrain.export import export_run
     path = export_run(run, out, checkpoint)
     typer.echo(f"exported {run} -> {path}")
 
 
 def configs() -> None:
-    for name in _shipped():
+    for name in shipped_configs():
         typer.echo(name)
-
-
-def _shipped() -> list[str]:
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if not p.stem.startswith("_"))
-
-
-def _config_path(config: str) -> Path:
-    path = Path(config)
-    if path.exists():
-        return path
-    shipped = CONFIG_DIR / f"{config.removesuffix('.yaml')}.yaml"
-    if shipped.exists():
-        return shipped
-    raise fail(f"config not found: {config} (neither a file nor a shipped config: {', '.join(_shipped())})")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from labeler.errors import InputError
-from labeler.progress import Progress, null_progress
+from cxr.core.errors import InputError
+from cxr.core.progress import Progress, null_progress
 
 REPORTS, TRUTH, LABELS, SENTENCES, MANIFEST, CACHE = (
     "reports.csv", "truth.csv", "labels.csv", "sentences.parquet", "manifest.csv", "cache")
@@ -24,7 +24,7 @@ ID = "study_id"
 
 def make_phantoms(out: Path, n: int, size: int, seed: int, progress: Progress = null_progress) -> pd.DataFrame:
     """images/*.png + reports.csv (input of the labeler) + truth.csv (what each phantom really shows)."""
-    from pretrain.synthetic import ALL_FINDINGS, SynthConfig, generate, write_corpus
+    from cxr.pretrain.synthetic import ALL_FINDINGS, SynthConfig, generate, write_corpus
 
     corpus = generate(n, SynthConfig(size=size, seed=seed, findings=tuple(ALL_FINDINGS)), progress)
     write_corpus(corpus, out, progress)
@@ -36,10 +36,10 @@ def make_phantoms(out: Path, n: int, size: int, seed: int, progress: Progress = 
 
 def label_reports(out: Path, progress: Progress = null_progress):
     """labels.csv + sentences.parquet from reports.csv, exactly as ``cxr label`` does."""
-    from labeler.engine import Labeler
-    from labeler.ontology import load_ontology
-    from labeler.reader import open_reports
-    from labeler.runner import label_reports as run_labeler
+    from cxr.labeler.engine import Labeler
+    from cxr.labeler.ontology import load_ontology
+    from cxr.labeler.reader import open_reports
+    from cxr.labeler.runner import label_reports as run_labeler
 
     labeler = Labeler(load_ontology())
     source = open_reports(out / REPORTS, text_column="report", id_column=ID)
@@ -51,7 +51,7 @@ def label_reports(out: Path, progress: Progress = null_progress):
 
 def build_manifest(out: Path, label_names: tuple[str, ...]) -> pd.DataFrame:
     """manifest.csv: phantom images with the labeler's values for ``label_names`` and its sentences."""
-    from pretrain.data.manifest import write_manifest
+    from cxr.pretrain.data.manifest import write_manifest
 
     truth = pd.read_csv(out / TRUTH, dtype={ID: str, "patient_id": str})
     labels = pd.read_csv(out / LABELS, dtype={ID: str})
@@ -69,7 +69,7 @@ def build_manifest(out: Path, label_names: tuple[str, ...]) -> pd.DataFrame:
 
 def prepare_cache(out: Path, size: int, seed: int, progress: Progress = null_progress):
     """cache/ from manifest.csv, as ``cxr prepare`` does (patient-level validation split)."""
-    from pretrain.data.prepare import PrepareConfig, prepare_cache as run_prepare
+    from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache as run_prepare
 
     config = PrepareConfig(size=size, workers=1, val_fraction=0.1, split_seed=seed, overwrite=True)
     return run_prepare(out / MANIFEST, out / CACHE, config, progress)

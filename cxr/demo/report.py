@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from evaluate.demo.config import UNTRAINED
-from evaluate.report import k_order, pct, probe_summary, results_frame
+from cxr.demo.config import UNTRAINED
+from cxr.evaluate.report import k_order, pct, probe_summary, results_frame
 
 DISPLAY = {UNTRAINED: "untrained (random init)", "unimodal": "unimodal (labels)", "clip": "CLIP (reports)",
            "unicl": "UniCL (labels + reports)", "dlilp": "DLILP (labels + λ·CLIP)",

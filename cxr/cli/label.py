@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from labeler.cli.common import cli_errors, fail
+from cxr.cli.common import cli_errors, fail
 
 ontology_app = typer.Typer(help="Validate and inspect the label ontology (YAML).\n\n"
                            "Example: cxr ontology show \"pleural effusion\"", no_args_is_help=True)
@@ -17,7 +17,7 @@ OntologyOpt = typer.Option(None, "--ontology", help="Ontology folder to use inst
 
 
 def _load(ontology_dir: Optional[Path]):
-    from labeler.ontology import load_ontology
+    from cxr.labeler.ontology import load_ontology
     return load_ontology(ontology_dir)
 
 
@@ -56,15 +56,15 @@ def label(
 @cli_errors
 def _label(input, output, text_column, id_column, vocabulary, sections, sentences, explain, workers,
            chunk_size, encoding, ontology, sentence_cache, sample, no_progress) -> None:
-    from labeler.atomic import check_output_path
-    from labeler.engine import Labeler
-    from labeler.reader import open_reports
-    from labeler.runner import default_workers, label_reports
+    from cxr.core.atomic import check_output_path
+    from cxr.labeler.engine import Labeler
+    from cxr.labeler.reader import open_reports
+    from cxr.labeler.runner import default_workers, label_reports
 
     if sample == (input is not None):
         raise fail("give either INPUT or --sample")
     if sample:
-        from labeler.samples import SAMPLE_ID_COLUMN, SAMPLE_REPORTS, SAMPLE_TEXT_COLUMN
+        from cxr.labeler.samples import SAMPLE_ID_COLUMN, SAMPLE_REPORTS, SAMPLE_TEXT_COLUMN
         input, text_column, id_column = SAMPLE_REPORTS, SAMPLE_TEXT_COLUMN, SAMPLE_ID_COLUMN
     for path in (output, sentences, explain):
         if path is not None:
@@ -87,7 +87,7 @@ def _label(input, output, text_column, id_column, vocabulary, sections, sentence
 
 
 def _sections(option: str) -> tuple[str, ...]:
-    from labeler.sections import HEADERS
+    from cxr.labeler.sections import HEADERS
 
     known = sorted(set(HEADERS.values()))
     wanted = tuple(s.strip().lower() for s in option.split(",") if s.strip())
@@ -101,7 +101,7 @@ def _sections(option: str) -> tuple[str, ...]:
 @contextlib.contextmanager
 def _lazy_progress_bar(enabled: bool):
     """A progress bar that starts (with its refresh thread) on the first update, after workers are forked."""
-    from labeler.progress import progress_bar
+    from cxr.core.progress import progress_bar
 
     with contextlib.ExitStack() as stack:
         bar = None
@@ -122,7 +122,7 @@ def check(directory: Optional[Path] = typer.Argument(None, help="Ontology folder
 
     Example: cxr ontology check my_ontology/
     """
-    from labeler.ontology import check_ontology, default_ontology_dir
+    from cxr.labeler.ontology import check_ontology, default_ontology_dir
 
     root = directory or ontology or default_ontology_dir()
     problems = check_ontology(root)

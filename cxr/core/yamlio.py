@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from labeler.errors import CxrError, InputError
+from cxr.core.errors import CxrError, InputError
 
 
 def read_yaml_mapping(path: str | Path, error: type[CxrError] = InputError, what: str = "file",

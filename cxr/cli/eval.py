@@ -11,8 +11,8 @@ from typing import Annotated, List, Optional
 import typer
 
 
-from labeler.cli.common import cli_errors, stderr_is_tty
-from labeler.errors import InputError
+from cxr.cli.common import cli_errors, stderr_is_tty
+from cxr.core.errors import InputError
 
 eval_app = typer.Typer(help="Transfer evaluation: benchmark splits, zero-shot and K-shot linear probes.\n\n"
                             "Example: cxr eval run -c runs/dlilp --tasks rsna,siim,covid --splits-dir splits "
@@ -30,7 +30,7 @@ def _pairs(values: List[str], option: str, tasks: list[str]) -> dict[str, str]:
     for v in values or []:
         task, sep, file = v.partition("=")
         if not sep and len(tasks) == 1:
-            from evaluate.runner import task_name
+            from cxr.evaluate.runner import task_name
             task, file = task_name(tasks[0]), v
         elif not sep or not task or not file:
             raise InputError(f"{option} expects TASK=FILE (or FILE with a single task), got {v!r}")
@@ -61,10 +61,10 @@ def splits_cmd(
 
     Example: cxr eval splits --task rsna --metadata rsna/ --images rsna/ -o splits/rsna.csv
     """
-    from labeler.atomic import check_output_path
+    from cxr.core.atomic import check_output_path
 
-    from evaluate.splitfile import write_split
-    from evaluate.tasks.build import SplitRequest, build_split
+    from cxr.evaluate.splitfile import write_split
+    from cxr.evaluate.tasks.build import SplitRequest, build_split
 
     check_output_path(output)
     req = SplitRequest(task, [str(m) for m in metadata or []], str(images) if images else None, seed,
@@ -111,13 +111,13 @@ def run_cmd(
 
     Example: cxr eval run -c runs/dlilp --tasks rsna,siim,covid --splits-dir splits -o results/dlilp
     """
-    from labeler.progress import progress_bar
+    from cxr.core.progress import progress_bar
 
-    from evaluate.config import METHOD_CHOICES, EvalConfig, expand_methods
-    from evaluate.fewshot import parse_shots
-    from evaluate.probe import ProbeConfig
-    from evaluate.report import write_outputs
-    from evaluate.runner import run_evaluation
+    from cxr.evaluate.config import METHOD_CHOICES, EvalConfig, expand_methods
+    from cxr.evaluate.fewshot import parse_shots
+    from cxr.evaluate.probe import ProbeConfig
+    from cxr.evaluate.report import write_outputs
+    from cxr.evaluate.runner import run_evaluation
 
     if method not in METHOD_CHOICES:
         raise InputError(f"--method must be one of {', '.join(METHOD_CHOICES)}, got {method!r}")
@@ -155,9 +155,9 @@ def compare_cmd(
 
     Example: cxr eval compare results/dlilp results/clip results/imagenet -o compare.md
     """
-    from labeler.atomic import atomic_write_text, check_output_path
+    from cxr.core.atomic import atomic_write_text, check_output_path
 
-    from evaluate.compare import render_compare
+    from cxr.evaluate.compare import render_compare
 
     if output is not None:
         check_output_path(output)

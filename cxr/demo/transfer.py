@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labeler.progress import Progress, null_progress
+from cxr.core.progress import Progress, null_progress
 
-from evaluate.demo.task import TaskFiles
+from cxr.demo.task import TaskFiles
 
 RESULTS = "results"
 TEXT_HEAD = "-text"          # suffix of the text-head row of a two-head encoder
@@ -48,7 +48,7 @@ class TextHeadView:
 
 
 def has_two_heads(export_dir: Path) -> bool:
-    from pretrain.export import read_export_config
+    from cxr.pretrain.export import read_export_config
 
     heads = read_export_config(export_dir)["heads"]
     return bool(heads["text"] and heads["labels"])
@@ -57,10 +57,10 @@ def has_two_heads(export_dir: Path) -> bool:
 def evaluate_encoder(name: str, export_dir: Path, task: TaskFiles, out: Path, *, shots: tuple[int, ...],
                      seeds: int, device: str, text_head: bool = False, progress: Progress = null_progress):
     """Evaluate one export (``text_head``: its image-text head, zero-shot only); writes OUT/results/NAME/."""
-    from evaluate.config import EvalConfig
-    from evaluate.encoders import EncoderOptions, load_encoder
-    from evaluate.report import write_outputs
-    from evaluate.runner import run_evaluation
+    from cxr.evaluate.config import EvalConfig
+    from cxr.evaluate.encoders import EncoderOptions, load_encoder
+    from cxr.evaluate.report import write_outputs
+    from cxr.evaluate.runner import run_evaluation
 
     methods = ["zero-shot"] if text_head else ["zero-shot", "linear-probe"]
     # vocabulary: a CLIP export records no label space, so base vs novel is given explicitly (the same

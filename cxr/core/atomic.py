@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from labeler.errors import CxrError
+from cxr.core.errors import CxrError
 
 
 class OutputPathError(CxrError, ValueError):

@@ -1,4 +1,4 @@
-"""``cxr demo``: parse options, build a ``DemoConfig``, call ``evaluate.demo.run_demo``, print the table.
+"""``cxr demo``: parse options, build a ``DemoConfig``, call ``cxr.demo.run_demo``, print the table.
 
 Heavy imports (torch, pandas) happen inside the command so ``cxr --help`` stays fast.
 """
@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from labeler.cli.common import cli_errors, stderr_is_tty
+from cxr.cli.common import cli_errors, stderr_is_tty
 
 HELP = """Run the whole pipeline on synthetic phantoms: label reports, prepare, pre-train, evaluate.
 
@@ -48,10 +48,10 @@ def demo(
 ) -> None:
     from dataclasses import replace
 
-    from labeler.progress import progress_bar
+    from cxr.core.progress import progress_bar
 
-    from evaluate.demo import DemoConfig, run_demo
-    from evaluate.demo import smallest as smallest_preset
+    from cxr.demo import DemoConfig, run_demo
+    from cxr.demo import smallest as smallest_preset
 
     config = DemoConfig(out=str(output), device=device, seed=seed)
     if smallest:

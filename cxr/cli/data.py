@@ -9,8 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from labeler.cli.common import cli_errors, stderr_is_tty
-from labeler.errors import InputError
+from cxr.cli.common import cli_errors, stderr_is_tty
+from cxr.core.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _ontology(path: Optional[Path]):
-    from labeler.ontology import load_ontology
+    from cxr.labeler.ontology import load_ontology
     return load_ontology(path)
 
 
@@ -51,9 +51,9 @@ def manifest_command(
     """
     import os
 
-    from pretrain.data.labelspace import annotation_coverage, build_label_matrix
-    from pretrain.data.manifest import write_manifest
-    from pretrain.data.sources import read_source
+    from cxr.pretrain.data.labelspace import annotation_coverage, build_label_matrix
+    from cxr.pretrain.data.manifest import write_manifest
+    from cxr.pretrain.data.sources import read_source
 
     onto = _ontology(ontology)
     frames = []
@@ -128,9 +128,9 @@ def prepare_command(
 
     Example: cxr prepare manifest.csv -o cache/ --image-root /data/images --size 224
     """
-    from labeler.progress import progress_bar
-    from pretrain.data.manifest import ManifestOptions
-    from pretrain.data.prepare import PrepareConfig, prepare_cache
+    from cxr.core.progress import progress_bar
+    from cxr.pretrain.data.manifest import ManifestOptions
+    from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache
 
     config = PrepareConfig(
         image_root=str(image_root) if image_root else None, size=size, mode="resize" if resize else "pad",
@@ -180,8 +180,8 @@ def synth_command(
 
     Example: cxr synth -o demo-data --n 2000 --size 96
     """
-    from labeler.progress import progress_bar
-    from pretrain.synthetic import DEFAULT_FINDINGS, NOVEL_FINDING, generate_corpus
+    from cxr.core.progress import progress_bar
+    from cxr.pretrain.synthetic import DEFAULT_FINDINGS, NOVEL_FINDING, generate_corpus
 
     chosen = tuple(f.strip() for f in findings.split(",") if f.strip()) if findings else DEFAULT_FINDINGS
     if novel and NOVEL_FINDING not in chosen:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from labeler.errors import InputError
+from cxr.core.errors import InputError
 
 #: Pre-training objectives the demo compares (each has pretrain/configs/demo_<name>.yaml).
 METHODS = ("unimodal", "clip", "dlilp")

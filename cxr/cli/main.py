@@ -1,18 +1,19 @@
-"""The ``cxr`` command: a thin typer app that mounts each package's commands.
+"""The ``cxr`` command: a thin typer app that mounts the command modules of this package.
 
-Each package owns ``<package>/cli.py`` with ``register(app)``. Those modules import heavy libraries
+Each module (label, data, pretrain, eval, demo) has ``register(app)`` and imports heavy libraries
 (torch, transformers) inside command bodies only, so ``cxr label`` starts without torch.
 """
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from labeler.cli.common import fail
+from cxr.cli import data, demo, label, pretrain
+from cxr.cli import eval as eval_commands
+from cxr.cli.common import fail
 
 app = typer.Typer(
     name="cxr",
@@ -30,31 +31,17 @@ def _root(ontology: Optional[Path] = typer.Option(
         help="Ontology folder for every command (and its worker processes) instead of the shipped one; "
              "same as setting CXR_ONTOLOGY. Example: cxr --ontology my_ontology/ eval run ...")) -> None:
     # Through the environment, so pretrain/evaluate code, DataLoader workers and labeling processes all
-    # resolve the same ontology via labeler.ontology.default_ontology_dir().
+    # resolve the same ontology via cxr.labeler.ontology.default_ontology_dir().
     if ontology is not None:
         if not ontology.is_dir():
             raise fail(f"ontology folder not found: {ontology}")
         os.environ["CXR_ONTOLOGY"] = str(ontology.resolve())
 
 
-# labeler.cli.commands first: its commands are the foundation every other stage relies on.
-_COMMAND_MODULES = ("labeler.cli.commands", "pretrain.cli", "evaluate.cli", "evaluate.demo_cli")
-
-
-def _mount() -> None:
-    for module_name in _COMMAND_MODULES:
-        package = module_name.split(".")[0]
-        try:
-            importlib.import_module(module_name).register(app)
-        except ModuleNotFoundError as exc:
-            # A package still under construction (its cli module, or a submodule its register() imports,
-            # not written yet) must not break the others' commands. Missing third-party modules surface.
-            if package != "labeler" and exc.name and (exc.name == package or exc.name.startswith(package + ".")):
-                continue
-            raise
-
-
-_mount()
+# The label commands first: every other stage relies on them. Each module imports its heavy libraries
+# (torch, pandas) inside command bodies, so mounting them all keeps `cxr label` free of torch.
+for _commands in (label, data, pretrain, eval_commands, demo):
+    _commands.register(app)
 
 
 def main() -> None:

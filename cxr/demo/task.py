@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from labeler.atomic import atomic_path, atomic_write_text
-from labeler.progress import Progress, null_progress
+from cxr.core.atomic import atomic_path, atomic_write_text
+from cxr.core.progress import Progress, null_progress
 
 TASK = "phantom_test"
 FOLDER = "task"
@@ -39,7 +39,7 @@ def make_task(out: Path, base: tuple[str, ...], novel: tuple[str, ...], size: in
               progress: Progress = null_progress) -> TaskFiles:
     from PIL import Image
 
-    from evaluate.splitfile import write_split
+    from cxr.evaluate.splitfile import write_split
 
     folder = out / FOLDER
     (folder / "images").mkdir(parents=True, exist_ok=True)
@@ -70,8 +70,8 @@ def make_task(out: Path, base: tuple[str, ...], novel: tuple[str, ...], size: in
 
 def render_one(finding: str, size: int, rng: np.random.Generator) -> np.ndarray:
     """One phantom of a new patient showing only ``finding``."""
-    from pretrain.synthetic import FINDINGS, render
-    from pretrain.synthetic.anatomy import sample_anatomy
+    from cxr.pretrain.synthetic import FINDINGS, render
+    from cxr.pretrain.synthetic.anatomy import sample_anatomy
 
     anatomy = sample_anatomy(rng, "AP" if rng.random() < AP_FRACTION else "PA")
     return render(size, anatomy, {finding: FINDINGS[finding].sample(rng)}, rng)

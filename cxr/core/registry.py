@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
-from labeler.errors import CxrError
+from cxr.core.errors import CxrError
 
 T = TypeVar("T")
 

@@ -19,13 +19,13 @@ from typing import Callable, Iterator
 
 import yaml
 
-from labeler.atomic import atomic_path, atomic_write_text
-from labeler.errors import CxrError, InputError
-from labeler.progress import Progress, null_progress
-from labeler.provenance import git_sha
+from cxr.core.atomic import atomic_path, atomic_write_text
+from cxr.core.errors import CxrError, InputError
+from cxr.core.progress import Progress, null_progress
+from cxr.core.provenance import git_sha
 
-from evaluate.demo import corpus, pretraining, report, task, transfer
-from evaluate.demo.config import TASK_BASE, UNTRAINED, DemoConfig
+from cxr.demo import corpus, pretraining, report, task, transfer
+from cxr.demo.config import TASK_BASE, UNTRAINED, DemoConfig
 
 MARKER = ".cxr-demo"
 #: Everything a demo run writes: removed before a rerun into the same folder, nothing else is touched.
@@ -57,8 +57,8 @@ def run_demo(config: DemoConfig, progress: Progress = null_progress,
 
 
 def _run(config: DemoConfig, out: Path, device: str, clock: "_Clock", progress: Progress) -> DemoResult:
-    from labeler.ontology import load_ontology
-    from pretrain.synthetic import DEFAULT_FINDINGS, NOVEL_FINDING
+    from cxr.labeler.ontology import load_ontology
+    from cxr.pretrain.synthetic import DEFAULT_FINDINGS, NOVEL_FINDING
 
     base_labels, novel = tuple(DEFAULT_FINDINGS), (NOVEL_FINDING,)
     with clock("1/6 phantom corpus", f"{config.images} phantoms at {config.size} px -> {out}"):
@@ -138,7 +138,7 @@ def _check_disjoint(manifest, spec: task.TaskFiles) -> None:
 
 
 def _notes(config: DemoConfig, phantoms, spec: task.TaskFiles, device: str) -> list[str]:
-    from pretrain.synthetic import NOVEL_FINDING
+    from cxr.pretrain.synthetic import NOVEL_FINDING
 
     share = float(phantoms[NOVEL_FINDING].mean()) if NOVEL_FINDING in phantoms else float("nan")
     notes = [
@@ -180,7 +180,7 @@ def _write_config(out: Path, config: DemoConfig, device: str, label_names: list[
                   comp: "report.Comparison", warnings: list[str], seconds: dict[str, float]) -> None:
     import torch
 
-    from evaluate.report import plain
+    from cxr.evaluate.report import plain
 
     summary = {name: {"zero_shot": comp.zero_shot(name), "linear_probe_mean": comp.probe_mean(name),
                       "linear_probe": {k: v[0] for k, v in comp.probe(name).items()}} for name in comp.order}

@@ -5,7 +5,7 @@ and DLILP pre-training -> zero-shot (base + one novel class) and K-shot linear p
 untrained encoder -> the paper-style table. ``run_demo(DemoConfig(...))`` is the library entry point;
 ``evaluate/demo_cli.py`` the command.
 """
-from evaluate.demo.config import DemoConfig, smallest
-from evaluate.demo.pipeline import DemoResult, run_demo
+from cxr.demo.config import DemoConfig, smallest
+from cxr.demo.pipeline import DemoResult, run_demo
 
 __all__ = ["DemoConfig", "DemoResult", "run_demo", "smallest"]
