@@ -1,7 +1,10 @@
 """Patient-level leakage control between pre-training data and evaluation splits.
 
 Patient ids are compared after normalisation because datasets spell the same id differently
-(MIMIC folders say ``p10000032`` where the CSVs say ``10000032``; NIH pads ``00001280``).
+(MIMIC folders say ``p10000032`` where the CSVs say ``10000032``; NIH pads ``00001280``). Dataset names
+are compared exactly: a table's ``source`` column holds registered ``cxr.datasets`` names (what
+``cxr manifest`` writes). Rows of any other name (a private dataset, or a misspelling) are not compared
+with a benchmark, and the caller gets a note naming them and their counts, never a silent non-match.
 """
 from __future__ import annotations
 
@@ -9,17 +12,22 @@ from pathlib import Path
 
 from cxr.core.errors import CxrError, InputError
 from cxr.datasets.patients import normalise_patient_id
+from cxr.datasets.catalog import DATASETS, registered_names, unregistered
 
 PATIENT_COLUMNS = ("patient_id", "subject_id", "Patient ID", "patientId", "patient")
 
 
-def read_patient_ids(path: str | Path, sources: tuple[str, ...] = ()) -> set[str]:
+def read_patient_ids(path: str | Path, dataset: str | None = None, notes: list[str] | None = None) -> set[str]:
     """Patient ids from a text file (one per line) or a CSV/Parquet with a patient id column.
 
-    With a ``source`` column and known ``sources``, only those rows count: ids of other datasets may
-    collide by chance (NIH 1280 and a MIMIC subject 1280 are different people).
+    With a ``source`` column and a ``dataset`` (the registered name a task draws from), only that
+    dataset's rows count: ids of other datasets may collide by chance (NIH 1280 and a MIMIC subject 1280
+    are different people). Rows whose source is not a registered dataset are left out, with a line in
+    ``notes`` (when given) saying which and how many.
     """
     path = Path(path)
+    if dataset:
+        DATASETS.get(dataset)   # a misspelt task dataset would match no row
     if not path.is_file():
         raise InputError(f"patient list not found: {path}")
     if path.suffix.lower() in (".txt", ".lst", ""):
@@ -29,11 +37,22 @@ def read_patient_ids(path: str | Path, sources: tuple[str, ...] = ()) -> set[str
     column = next((c for c in PATIENT_COLUMNS if c in frame.columns), None)
     if column is None:
         raise InputError(f"{path}: no patient id column (one of {list(PATIENT_COLUMNS)})")
-    if sources and "source" in frame.columns:
-        wanted = {s.lower() for s in sources}
-        frame = frame[frame["source"].astype(str).str.lower().isin(wanted)]
+    if dataset and "source" in frame.columns:
+        frame = _rows_of(frame, dataset, path, notes if notes is not None else [])
     ids = frame[column].dropna().astype(str)
     return {normalise_patient_id(x) for x in ids if x.strip()}
+
+
+def _rows_of(frame, dataset: str, path: Path, notes: list[str]):
+    sources = frame["source"].astype(str)
+    private = unregistered(sources)
+    if private:
+        counts = sources[sources.isin(private)].value_counts().sort_index()
+        named = ", ".join(f"{name!r} ({n} rows)" for name, n in counts.items())
+        notes.append(f"{path}: source(s) {named} are not registered datasets, so their patients were not "
+                     f"compared with dataset {dataset!r}. If those rows are {dataset} images, write its "
+                     f"registered name in 'source' (as `cxr manifest` does). Registered: {registered_names()}")
+    return frame[sources == dataset]
 
 
 def _read_table(path: Path):

@@ -76,6 +76,8 @@ def splits_cmd(
     typer.echo(f"wrote {output} ({len(built.frame)} images, sha256 {sha[:12]}, protocol {built.meta['protocol']})")
     for (part, label), n in counts.items():
         typer.echo(f"  {part:5s} {label}: {n}")
+    for note in built.notes:
+        typer.echo(f"warning: {note}", err=True)
     if built.overlap:
         typer.echo(f"warning: {len(built.overlap)} patient(s) shared with the pre-training manifest "
                    f"(--allow-overlap)", err=True)

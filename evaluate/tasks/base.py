@@ -1,7 +1,9 @@
-"""What a benchmark task is: classes, protocol counts, and how to read candidates from official files.
+"""What a benchmark task is: classes, protocol counts, the dataset it draws from, and its candidates.
 
-Each task module subclasses ``BenchmarkTask``, registers itself with ``@TASKS.register(name)``, and
-implements ``candidates(files, images)`` returning one row per eligible image:
+Each task module subclasses ``BenchmarkTask``, registers itself with ``@TASKS.register(name)``, names the
+registered dataset it draws from (``dataset``: a ``cxr.datasets`` name, which the leakage checks compare
+with a pre-training manifest's ``source`` column), and implements ``candidates(files, images)``, which
+reads the official files through that dataset's module and returns one row per eligible image:
 ``path`` (relative, in the dataset's own layout), ``label``, ``patient_id`` and ``pool``
 (``train``/``test`` where the dataset's official split fixes the side, else ``any``).
 """
@@ -12,8 +14,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from cxr.core.errors import InputError
-
 from cxr.core.registry import Registry
+from cxr.datasets.catalog import DATASETS
 from cxr.evaluate.sampling import Quota
 
 TASKS: Registry[type["BenchmarkTask"]] = Registry("task")
@@ -26,8 +28,12 @@ class BenchmarkTask:
     #: role -> file-name patterns of the official files (first match wins); roles in ``optional`` may be absent
     files: ClassVar[dict[str, tuple[str, ...]]] = {}
     optional: ClassVar[tuple[str, ...]] = ()
-    #: names a pre-training manifest's ``source`` column uses for this dataset (leakage check)
-    sources: ClassVar[tuple[str, ...]] = ()
+    #: the registered ``cxr.datasets`` name of the dataset the task draws from (leakage checks)
+    dataset: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        DATASETS.get(cls.dataset)   # an unregistered name fails at import, naming the known ones
 
     def locate(self, paths: list[Path]) -> dict[str, Path]:
         """Find each official file among the given files and folders (and one folder level below)."""
@@ -43,8 +49,8 @@ class BenchmarkTask:
     def _missing_message(self, role: str, patterns: tuple[str, ...], paths: list[Path]) -> str:
         given = ", ".join(str(p) for p in paths) or "nothing (pass --metadata FILE_OR_FOLDER)"
         return (f"task {self.name!r} needs its official {role} file ({' or '.join(patterns)}); "
-                f"not found in: {given}. See `cxr eval splits --help` and the task's docstring "
-                f"(evaluate/tasks/) for the expected layout.")
+                f"not found in: {given}. See `cxr eval splits --help` and the docstring of "
+                f"{DATASETS.get(self.dataset).module} for the expected layout.")
 
     def candidates(self, files: dict[str, Path], images: Path | None):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -67,36 +73,13 @@ def _candidates_under(p: Path) -> list[Path]:
     return [p] if p.exists() else []
 
 
-def read_table(path: Path, **kwargs):
-    """An official CSV (optionally .gz) with every column as text; stripped column names."""
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise InputError(f"{path}: cannot read as CSV ({exc})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
-
-
-def require_columns(frame, columns, path: Path) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(f"{path}: missing column(s) {missing}; is this the right official file?")
-
-
-def positive(frame, columns):
-    """Boolean frame: value is 1 (CheXpert-style 1.0 / 1 / '1')."""
-    import pandas as pd
-
-    return frame[list(columns)].apply(pd.to_numeric, errors="coerce").eq(1.0)
-
-
 def single_positive_label(frame, columns, names=None) -> list:
-    """The one positive column's name per row (``names`` renames), None unless exactly one is positive."""
+    """The one positive column's name per row (``names`` renames), None unless exactly one is positive.
+
+    ``frame`` holds label values as numbers (1 positive), as the ``cxr.datasets`` readers return them."""
     if not len(frame):
         return []
-    pos = positive(frame, columns).to_numpy()
+    pos = frame[list(columns)].eq(1.0).to_numpy()
     names = list(names or columns)
     exactly_one = pos.sum(axis=1) == 1
     return [names[j] if ok else None for j, ok in zip(pos.argmax(axis=1), exactly_one)]

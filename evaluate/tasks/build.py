@@ -30,6 +30,7 @@ class BuiltSplit:
     frame: object               # pandas DataFrame: path, label, split, patient_id
     meta: dict
     overlap: list[str]
+    notes: list[str]             # rows the leakage checks could not compare (unregistered source names)
 
 
 def build_split(req: SplitRequest) -> BuiltSplit:
@@ -41,8 +42,9 @@ def build_split(req: SplitRequest) -> BuiltSplit:
     files = task.locate(search)
     cands = task.candidates(files, images)
     excluded: set[str] = set()
+    notes: list[str] = []
     for f in req.exclude_patients:
-        excluded |= read_patient_ids(f, task.sources)
+        excluded |= read_patient_ids(f, task.dataset, notes)
     cands = exclude_patients(cands, excluded)
     frame = balanced_patient_split(cands, list(task.classes), quota, req.seed, task.name)
     if images is not None:
@@ -51,10 +53,12 @@ def build_split(req: SplitRequest) -> BuiltSplit:
         frame["path"] = [_relative(p, images) for p in found]
     overlap = []
     if req.pretrain_manifest:
-        pretrain_ids = read_patient_ids(req.pretrain_manifest, task.sources)
+        pretrain_ids = read_patient_ids(req.pretrain_manifest, task.dataset, notes)
         overlap = check_overlap(frame, pretrain_ids, req.pretrain_manifest, req.allow_overlap)
     meta = _meta(task, req, quota, files, len(excluded), overlap)
-    return BuiltSplit(frame, meta, overlap)
+    if notes:
+        meta["leakage_notes"] = notes
+    return BuiltSplit(frame, meta, overlap, notes)
 
 
 def _relative(path: Path, root: Path) -> str:

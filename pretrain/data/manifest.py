@@ -22,13 +22,13 @@ import pandas as pd
 from cxr.core.atomic import atomic_path
 from cxr.core.errors import InputError
 from cxr.core.provenance import file_sha256
+from cxr.datasets.values import LABEL_VALUES
 
 ID_COLUMNS = ("path", "patient_id", "study_id", "source", "view")
 TEXT_COLUMNS = ("report", "sentences")
 RESERVED = (*ID_COLUMNS, "split", *TEXT_COLUMNS, "not_annotated")
 META_PREFIX = "meta_"
 ANNOTATION_SEP = "|"
-LABEL_VALUES = (1.0, 0.0, -1.0)
 SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validate": "val", "validation": "val"}
 DEFAULT_SOURCE = "manifest"
 

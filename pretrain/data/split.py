@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from cxr.core.errors import InputError
-from cxr.datasets.patients import normalise_patient_id
 from cxr.core.provenance import file_sha256
+from cxr.datasets.patients import normalise_patient_id
+from cxr.datasets.catalog import registered_names, unregistered
 
 _SEP = "\x1f"
 
@@ -83,12 +84,23 @@ def exclude_patients(frame: pd.DataFrame, path: str | Path) -> tuple[pd.DataFram
     pid = frame["patient_id"].map(normalise_patient_id)
     listed_ids = table["patient_id"].map(normalise_patient_id)
     if "source" in table.columns:
+        _check_listed_sources(table["source"], frame["source"], path)
         listed = set(table["source"] + _SEP + listed_ids)
         drop = (frame["source"].astype(str) + _SEP + pid).isin(listed)
     else:
         drop = pid.isin(set(listed_ids))
     kept = frame.loc[~drop].reset_index(drop=True)
     return kept, Exclusion(Path(path), file_sha256(path), len(table), int(drop.sum()))
+
+
+def _check_listed_sources(listed: pd.Series, present: pd.Series, path: str | Path) -> None:
+    """A listed source must be a registered dataset or a source of this manifest: any other spelling
+    would remove nobody, silently."""
+    unknown = sorted(set(unregistered(listed)) - set(present.astype(str)))
+    if unknown:
+        raise InputError(f"{path}: source name(s) {unknown} in column 'source' are neither sources of this "
+                         f"manifest ({', '.join(sorted(set(present.astype(str))))}) nor registered datasets "
+                         f"({registered_names()}); rows with such a name would match no image and remove nobody")
 
 
 def split_counts(split: pd.Series, frame: pd.DataFrame) -> dict:

@@ -11,7 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cxr.cli.main import app
-from tests.evaluate.official_files import write_rsna
+from tests.datasets.official_files import write_rsna
 
 runner = CliRunner()
 

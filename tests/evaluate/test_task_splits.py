@@ -9,7 +9,8 @@ from cxr.evaluate.splitfile import read_split, write_split
 from cxr.evaluate.tasks import TASKS, get_task
 from cxr.evaluate.tasks.build import SplitRequest, build_split
 from cxr.core.errors import CxrError, InputError
-from tests.evaluate.official_files import WRITERS
+from cxr.datasets.catalog import DATASETS
+from tests.datasets.official_files import WRITERS
 
 SMALL = dict(train_per_class=3, test_per_class=2)
 
@@ -19,11 +20,12 @@ def _build(task, tmp_path, seed=0, **kw):
     return build_split(SplitRequest(task, [str(folder)], seed=seed, **{**SMALL, **kw}))
 
 
-def test_every_registered_task_has_a_fixture_and_docstring():
+def test_every_registered_task_has_a_fixture_and_names_its_dataset_module():
     assert set(TASKS.names()) == set(WRITERS)
     for name in TASKS.names():
-        doc = __import__(get_task(name).__module__, fromlist=["x"]).__doc__
-        assert "Download" in doc and "layout" in doc, name
+        task = get_task(name)
+        doc = __import__(task.__module__, fromlist=["x"]).__doc__
+        assert DATASETS.get(task.dataset).module in doc, name     # where citation and layout live
 
 
 @pytest.mark.parametrize("task", sorted(WRITERS))
@@ -131,7 +133,7 @@ def test_exclude_patients_and_pretrain_leakage_check(tmp_path):
     used = sorted(set(built.frame["patient_id"]))
     manifest = tmp_path / "pretrain.csv"
     pd.DataFrame({"path": ["x.png", "y.png"], "patient_id": [str(int(used[0])), "p99999999"],
-                  "source": ["nih", "nih"]}).to_csv(manifest, index=False)
+                  "source": ["chestxray14", "chestxray14"]}).to_csv(manifest, index=False)
     with pytest.raises(CxrError, match="1 patient.*pre-training manifest") as err:
         build_split(SplitRequest("nih-lt", [str(folder)], pretrain_manifest=str(manifest), **SMALL))
     assert str(int(used[0])) in str(err.value)       # zero-padded 0000xxxx matched to xxxx

@@ -1,6 +1,4 @@
 """Source readers on tiny fixtures written in each dataset's official file format."""
-import gzip
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,36 +6,15 @@ from typer.testing import CliRunner
 
 from cxr.core.errors import InputError
 from cxr.pretrain.data.sources import SOURCES, read_source
+from tests.datasets.official_files import write_data_entry, write_mimic_jpg, write_padchest, write_text
 from tests.pretrain.data_helpers import FIXTURE_ONTOLOGY, fixture_ontology
 
 ONTO = fixture_ontology()
 
 
-def _csv(path, text, gz=False):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.strip().encode() + b"\n"
-    path.write_bytes(gzip.compress(data) if gz else data)
-    return path
-
-
 def _mimic(root):
-    _csv(root / "mimic-cxr-2.0.0-metadata.csv.gz", """
-dicom_id,subject_id,study_id,PerformedProcedureStepDescription,ViewPosition,Rows,Columns,StudyDate,StudyTime,ProcedureCodeSequence_CodeMeaning,ViewCodeSequence_CodeMeaning,PatientOrientationCodeSequence_CodeMeaning
-d1,10000032,50414267,CHEST (PA AND LAT),PA,3056,2544,21800506,213014.531,CHEST (PA AND LAT),postero-anterior,Erect
-d2,10000032,50414267,CHEST (PA AND LAT),LATERAL,3056,2544,21800506,213014.531,CHEST (PA AND LAT),lateral,Erect
-d3,10000033,50414268,CHEST (PORTABLE AP),AP,2539,3050,21800507,101010.000,CHEST (PORTABLE AP),antero-posterior,Erect
-d4,10000034,50414269,CHEST (PA AND LAT),PA,3056,2544,21800508,101010.000,CHEST (PA AND LAT),postero-anterior,Erect
-d5,10000035,50414270,CHEST (PORTABLE AP),AP,3056,2544,21800508,101010.000,CHEST (PORTABLE AP),antero-posterior,Erect
-""", gz=True)
-    _csv(root / "mimic-cxr-2.0.0-split.csv.gz", """
-dicom_id,study_id,subject_id,split
-d1,50414267,10000032,train
-d2,50414267,10000032,train
-d3,50414268,10000033,test
-d4,50414269,10000034,validate
-d5,50414270,10000035,train
-""", gz=True)
-    _csv(root / "labels.csv", """
+    write_mimic_jpg(root)
+    write_text(root / "labels.csv", """
 study,cardiomegaly,pleural effusion,nodule
 s50414267,1,,0
 s50414268,,1,
@@ -69,14 +46,14 @@ def test_mimic_reader_errors(tmp_path):
     with pytest.raises(InputError, match="MIMIC-CXR-JPG metadata CSV not found"):
         read_source("mimic-cxr", tmp_path, ONTO)
     _mimic(tmp_path)
-    _csv(tmp_path / "bad.csv", "study,cardiomegally\ns1,1")
+    write_text(tmp_path / "bad.csv", "study,cardiomegally\ns1,1")
     with pytest.raises(InputError, match=r"\['cardiomegally'\] are not labels of vocabulary 'padchest'"):
         read_source("mimic-cxr", tmp_path, ONTO, labels=str(tmp_path / "bad.csv"))
 
 
 def test_chexpert_reader(tmp_path):
     root = tmp_path / "CheXpert-v1.0-small"
-    _csv(root / "train.csv", """
+    write_text(root / "train.csv", """
 Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Cardiomegaly,Lung Lesion,Pleural Effusion,Support Devices
 CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg,Female,68,Frontal,AP,1.0,,,0.0,1.0
 CheXpert-v1.0-small/train/patient00002/study2/view1_frontal.jpg,Female,87,Frontal,AP,,-1.0,1.0,-1.0,
@@ -93,15 +70,7 @@ CheXpert-v1.0-small/train/patient00003/study1/view1_frontal.jpg,Male,41,Frontal,
 
 
 def test_padchest_reader(tmp_path):
-    _csv(tmp_path / "PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv", """
-ImageID,ImageDir,StudyDate_DICOM,StudyID,PatientID,PatientBirth,PatientSex_DICOM,ViewPosition_DICOM,Projection,MethodProjection,Report,MethodLabel,Labels,Localizations
-a.png,0,20150311,st1,pat1,1950,M,POSTEROANTERIOR,PA,Manual review of DICOM fields,derrame pleural,Physician,"['pleural effusion', ' lobar atelectasis']",[]
-b.png,0,20150311,st1,pat1,1950,M,LATERAL,L,Manual review of DICOM fields,derrame pleural,Physician,"['pleural effusion']",[]
-c.png,1,20150312,st2,pat2,1960,F,AP,AP_horizontal,Manual review of DICOM fields,normal,RNN_model,['normal'],[]
-d.png,1,20150313,st3,pat3,1960,F,PA,PA,Manual review of DICOM fields,x,RNN_model,['exclude'],[]
-e.png,1,20150314,st4,pat4,1960,F,PA,PA,Manual review of DICOM fields,x,RNN_model,,[]
-f.png,2,20150315,st5,pat5,1970,M,PA,PA,Manual review of DICOM fields,x,RNN_model,"['kyphosis and more', 'cardiomegaly']",[]
-""")
+    write_padchest(tmp_path)
     sf = read_source("padchest", tmp_path, ONTO)
     f = sf.frame
     assert f["path"].tolist() == [str(tmp_path / "0/a.png"), str(tmp_path / "1/c.png"), str(tmp_path / "2/f.png")]
@@ -116,13 +85,7 @@ f.png,2,20150315,st5,pat5,1970,M,PA,PA,Manual review of DICOM fields,x,RNN_model
 
 
 def test_chestxray14_reader(tmp_path):
-    _csv(tmp_path / "Data_Entry_2017_v2020.csv", """
-Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]
-00000001_000.png,Cardiomegaly,0,1,57,M,PA,2682,2749,0.143,0.143
-00000001_001.png,Cardiomegaly|Effusion,1,1,58,M,PA,2894,2729,0.143,0.143
-00000002_000.png,No Finding,0,2,80,M,AP,2500,2048,0.168,0.168
-00000003_000.png,Pleural_Thickening|Hernia,0,3,74,F,PA,2500,2048,0.168,0.168
-""")
+    write_data_entry(tmp_path)
     sf = read_source("chestxray14", tmp_path, ONTO)
     f = sf.frame
     assert f["path"].iloc[0] == str(tmp_path / "images/00000001_000.png")
@@ -151,7 +114,7 @@ def test_cli_manifest_mixes_sources(tmp_path):
     from cxr.cli.main import app
 
     root = tmp_path / "CheXpert-v1.0-small"
-    _csv(root / "train.csv", """
+    write_text(root / "train.csv", """
 Path,Sex,Age,Frontal/Lateral,AP/PA,Cardiomegaly,Lung Lesion
 CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg,Female,68,Frontal,AP,1.0,1.0
 """)

@@ -71,3 +71,15 @@ def test_exclusion_matches_ids_spelled_differently_like_the_leakage_check(tmp_pa
     kept, info = exclude_patients(frame, tmp_path / "ids.txt")
     assert kept["patient_id"].tolist() == ["77"] and info.rows_removed == 2
     assert read_patient_ids(tmp_path / "ids.txt") == {"1280", "10000032"}
+
+
+def test_exclusion_list_with_a_source_name_nobody_uses_is_refused(tmp_path):
+    """A listed source must be a source of the manifest or a registered dataset: 'MIMIC' removes nobody."""
+    frame = pd.concat([_frame(["1", "2"], "mimic-cxr"), _frame(["1"], "hospital-x")], ignore_index=True)
+    (tmp_path / "ok.csv").write_text("source,patient_id\nhospital-x,1\nvindr-pcxr,5\n")
+    kept, info = exclude_patients(frame, tmp_path / "ok.csv")
+    assert info.rows_removed == 1 and kept["source"].tolist() == ["mimic-cxr", "mimic-cxr"]
+    (tmp_path / "bad.csv").write_text("source,patient_id\nMIMIC,1\n")
+    with pytest.raises(InputError, match=r"\['MIMIC'\].*neither sources of this manifest \(hospital-x, "
+                                         r"mimic-cxr\) nor registered datasets \(.*mimic-cxr \(MIMIC-CXR-JPG\)"):
+        exclude_patients(frame, tmp_path / "bad.csv")

@@ -1,7 +1,9 @@
 """The source-dataset registry: ``@register_source("name")`` readers that return a ``SourceFrame``.
 
-A reader turns one public dataset's official files into manifest rows (path, patient_id, study_id,
-source, view, optional report/sentences) plus label columns in that dataset's own vocabulary.
+A reader turns one public dataset's official files, read through its ``cxr.datasets`` module, into
+manifest rows (path, patient_id, study_id, source, view, optional report/sentences) plus label columns
+in that dataset's own vocabulary. Its name, written to the manifest's ``source`` column, is the
+dataset's registered name, which the evaluation's leakage check compares exactly.
 ``pretrain.data.labelspace.build_label_matrix`` then maps every source onto one training label space.
 """
 from __future__ import annotations
@@ -14,8 +16,7 @@ from typing import Callable
 import pandas as pd
 
 from cxr.core.errors import InputError
-
-FRONTAL_VIEWS = ("PA", "AP")
+from cxr.core.registry import Registry
 
 
 @dataclass
@@ -31,21 +32,13 @@ class SourceFrame:
 
 
 Reader = Callable[..., SourceFrame]
-SOURCES: dict[str, Reader] = {}
-
-
-def register_source(name: str) -> Callable[[Reader], Reader]:
-    def decorate(reader: Reader) -> Reader:
-        if name in SOURCES:
-            raise ValueError(f"source {name!r} registered twice")
-        SOURCES[name] = reader
-        return reader
-    return decorate
+SOURCES: Registry[Reader] = Registry("source")
+register_source = SOURCES.register
 
 
 def source_options(name: str) -> list[str]:
     """The keyword options a reader accepts (shown in CLI errors)."""
-    params = inspect.signature(SOURCES[name]).parameters.values()
+    params = inspect.signature(SOURCES.get(name)).parameters.values()
     return [p.name for p in params if p.kind == p.KEYWORD_ONLY and p.name != "onto"]
 
 
@@ -58,27 +51,16 @@ def read_source(name: str, root: str | Path, onto, **options) -> SourceFrame:
     if unknown:
         raise InputError(f"source {name!r} has no option(s) {', '.join(unknown)}; "
                          f"it accepts: {', '.join(accepted) or 'none'}")
-    return SOURCES[name](Path(root), onto=onto, **options)
+    return SOURCES.get(name)(Path(root), onto=onto, **options)
 
 
-def require_columns(table: pd.DataFrame, columns: tuple[str, ...] | list[str], where: str | Path) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise InputError(f"{where}: missing column(s) {', '.join(missing)}; "
-                         f"columns present: {', '.join(map(str, table.columns))}")
-
-
-def find_file(root: Path, names: tuple[str, ...], what: str) -> Path:
-    """The first of ``names`` present in ``root`` (official files come plain or gzipped)."""
-    for name in names:
-        if (root / name).is_file():
-            return root / name
-    raise InputError(f"{root}: {what} not found (looked for {', '.join(names)})")
-
-
-def read_csv_text(path: Path) -> pd.DataFrame:
-    """An official CSV with every cell as text (ids keep their zeros), empty cells as NaN."""
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot parse as CSV: {exc}") from None
+def rows(name: str, table: pd.DataFrame, root: Path) -> pd.DataFrame:
+    """The manifest's id columns for a dataset module's frame: its relative paths resolved against
+    ``root``, ``source`` = the dataset's registered ``name``."""
+    return pd.DataFrame({
+        "path": [str(root / p) for p in table["path"]],
+        "patient_id": table["patient_id"].to_numpy(),
+        "study_id": table["study_id"].to_numpy(),
+        "source": name,
+        "view": table["view"].to_numpy(),
+    })

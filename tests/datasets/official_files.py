@@ -1,8 +1,9 @@
-"""Tiny files in each benchmark's official format (columns, quirks, layout), written by the tests.
+"""Tiny files in each public dataset's official format (columns, quirks, layout), written by the tests.
 
-Each writer returns the folder to pass as ``--metadata``; rows are generated so every class has enough
-images for a small quota, plus rows each task must *exclude* (lateral views, two positives, uncertain-only,
-abnormal-not-pneumonia, ...).
+The benchmark writers (``WRITERS``, by task) return the folder to pass as ``--metadata``; rows are generated
+so every class has enough images for a small quota, plus rows each task must *exclude* (lateral views, two
+positives, uncertain-only, abnormal-not-pneumonia, ...). The pre-training writers (``write_mimic_jpg``,
+``write_padchest``, ``write_data_entry``) copy a few real-looking rows, quirks included.
 """
 from __future__ import annotations
 
@@ -166,3 +167,55 @@ def write_vindr(root: Path, per_class: int = 6) -> Path:
 
 WRITERS = {"chexpert5x200": write_chexpert, "mimic5x200": write_mimic, "rsna": write_rsna,
            "siim": write_siim, "covid": write_covid, "nih-lt": write_nih_lt, "vindr": write_vindr}
+
+
+def write_text(path: Path, text: str, gz: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.strip().encode() + b"\n"
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def write_mimic_jpg(root: Path) -> Path:
+    """MIMIC-CXR-JPG metadata (a lateral, an official test image, five patients) and split, gzipped."""
+    write_text(root / "mimic-cxr-2.0.0-metadata.csv.gz", """
+dicom_id,subject_id,study_id,PerformedProcedureStepDescription,ViewPosition,Rows,Columns,StudyDate,StudyTime,ProcedureCodeSequence_CodeMeaning,ViewCodeSequence_CodeMeaning,PatientOrientationCodeSequence_CodeMeaning
+d1,10000032,50414267,CHEST (PA AND LAT),PA,3056,2544,21800506,213014.531,CHEST (PA AND LAT),postero-anterior,Erect
+d2,10000032,50414267,CHEST (PA AND LAT),LATERAL,3056,2544,21800506,213014.531,CHEST (PA AND LAT),lateral,Erect
+d3,10000033,50414268,CHEST (PORTABLE AP),AP,2539,3050,21800507,101010.000,CHEST (PORTABLE AP),antero-posterior,Erect
+d4,10000034,50414269,CHEST (PA AND LAT),PA,3056,2544,21800508,101010.000,CHEST (PA AND LAT),postero-anterior,Erect
+d5,10000035,50414270,CHEST (PORTABLE AP),AP,3056,2544,21800508,101010.000,CHEST (PORTABLE AP),antero-posterior,Erect
+""", gz=True)
+    write_text(root / "mimic-cxr-2.0.0-split.csv.gz", """
+dicom_id,study_id,subject_id,split
+d1,50414267,10000032,train
+d2,50414267,10000032,train
+d3,50414268,10000033,test
+d4,50414269,10000034,validate
+d5,50414270,10000035,train
+""", gz=True)
+    return root
+
+
+def write_padchest(root: Path) -> Path:
+    """The PadChest label CSV: a lateral, an 'exclude', an empty label list and an unknown label name."""
+    return write_text(root / "PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv", """
+ImageID,ImageDir,StudyDate_DICOM,StudyID,PatientID,PatientBirth,PatientSex_DICOM,ViewPosition_DICOM,Projection,MethodProjection,Report,MethodLabel,Labels,Localizations
+a.png,0,20150311,st1,pat1,1950,M,POSTEROANTERIOR,PA,Manual review of DICOM fields,derrame pleural,Physician,"['pleural effusion', ' lobar atelectasis']",[]
+b.png,0,20150311,st1,pat1,1950,M,LATERAL,L,Manual review of DICOM fields,derrame pleural,Physician,"['pleural effusion']",[]
+c.png,1,20150312,st2,pat2,1960,F,AP,AP_horizontal,Manual review of DICOM fields,normal,RNN_model,['normal'],[]
+d.png,1,20150313,st3,pat3,1960,F,PA,PA,Manual review of DICOM fields,x,RNN_model,['exclude'],[]
+e.png,1,20150314,st4,pat4,1960,F,PA,PA,Manual review of DICOM fields,x,RNN_model,,[]
+f.png,2,20150315,st5,pat5,1970,M,PA,PA,Manual review of DICOM fields,x,RNN_model,"['kyphosis and more', 'cardiomegaly']",[]
+""")
+
+
+def write_data_entry(root: Path) -> Path:
+    """ChestX-ray14's Data_Entry_2017_v2020.csv (its header splits 'OriginalImage[Width,Height]' in two)."""
+    return write_text(root / "Data_Entry_2017_v2020.csv", """
+Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]
+00000001_000.png,Cardiomegaly,0,1,57,M,PA,2682,2749,0.143,0.143
+00000001_001.png,Cardiomegaly|Effusion,1,1,58,M,PA,2894,2729,0.143,0.143
+00000002_000.png,No Finding,0,2,80,M,AP,2500,2048,0.168,0.168
+00000003_000.png,Pleural_Thickening|Hernia,0,3,74,F,PA,2500,2048,0.168,0.168
+""")
