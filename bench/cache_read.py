@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cxr.pretrain.data.dataset import CacheDataset  # noqa: E402
 from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache  # noqa: E402
 from cxr.pretrain.data import layout  # noqa: E402
-from cxr.pretrain.data.decode import decode  # noqa: E402
+from cxr.datasets.images import square_image  # noqa: E402
 from timing import median_seconds  # noqa: E402  (bench/ is on sys.path as the script folder)
 
 NIH_COVID = Path("/work/shared/data/cxr-dev/nih-covid")
@@ -99,7 +99,7 @@ def main() -> None:
 
     def decode_pngs():
         for i in picks:
-            decode(files[i], SIZE, "pad")
+            square_image(files[i], SIZE, "pad")
 
     item_rate = args.reads / median_seconds(read_items, args.repeats)
     raw_rate = args.reads / median_seconds(read_raw, args.repeats)

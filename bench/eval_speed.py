@@ -152,7 +152,7 @@ def extraction_bench(batch: int = 32, batches: int = 4) -> None:
                 rates.append(batch / (time.perf_counter() - t))
         line = f"  {name:9s} model only: median {statistics.median(rates):6.1f} img/s (batch {batch}, 224 px)"
         if pngs:
-            ds = ImageDataset(pngs, 224, enc.model.mean, enc.model.std)
+            ds = ImageDataset(pngs, enc.model.preprocessing)
             t = time.perf_counter()
             extract(enc.model, ds, "features", LoaderOptions(batch, 2, "cpu"))
             line += f"; with PNG loading (2 workers): {len(pngs) / (time.perf_counter() - t):6.1f} img/s"

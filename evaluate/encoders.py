@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, Sequence
-
-import yaml
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from cxr.core.errors import CxrError, InputError
 from cxr.core.provenance import file_sha256
+from cxr.core.registry import Registry
 
 from cxr.evaluate.errors import WeightsMismatchError
-from cxr.core.registry import Registry
+from cxr.evaluate.images import encoder_input
+
+if TYPE_CHECKING:
+    from cxr.pretrain.export import Preprocessing
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -29,9 +32,7 @@ VOCABULARY_KEYS = ("label_names", "label_vocabulary", "vocabulary_labels", "trai
 
 class ImageEncoder(Protocol):
     """The Export contract (docs/contracts.md); any object with these attributes can be evaluated."""
-    image_size: int
-    mean: Sequence[float]
-    std: Sequence[float]
+    preprocessing: Preprocessing  # how an image file becomes this encoder's input
     label_names: list[str] | None
     prototypes: Any              # FloatTensor[C, D] | None, L2-normalised
     has_text: bool
@@ -91,8 +92,8 @@ class TimmEncoder:
     has_text = False
     logit_scale = 1.0
 
-    def __init__(self, model, image_size: int, mean, std):
-        self.model, self.image_size, self.mean, self.std = model, image_size, tuple(mean), tuple(std)
+    def __init__(self, model, preprocessing: Preprocessing):
+        self.model, self.preprocessing = model, preprocessing
 
     def to(self, device):
         self.model.to(device)
@@ -119,6 +120,8 @@ def _load_timm(name: str, options: EncoderOptions) -> EncoderHandle:
     import timm
     import torch
 
+    from cxr.pretrain.export import Preprocessing
+
     if not timm.is_model(name):
         raise InputError(f"unknown timm model {name!r} (see timm.list_models())")
     with torch.random.fork_rng(devices=[]):
@@ -130,7 +133,8 @@ def _load_timm(name: str, options: EncoderOptions) -> EncoderHandle:
         weights_sha = file_sha256(options.weights)
     cfg = model.pretrained_cfg or {}
     size = options.image_size or 224
-    encoder = TimmEncoder(model, size, cfg.get("mean", IMAGENET_MEAN), cfg.get("std", IMAGENET_STD))
+    encoder = TimmEncoder(model, Preprocessing(size, tuple(cfg.get("mean", IMAGENET_MEAN)),
+                                               tuple(cfg.get("std", IMAGENET_STD))))
     parts = {"source": "timm", "model": name, "weights_sha256": weights_sha,
              "init_seed": None if weights_sha else options.init_seed, "image_size": size}
     label = f"timm:{name}" + (f" ({Path(options.weights).name})" if options.weights else " (random init)")
@@ -140,7 +144,7 @@ def _load_timm(name: str, options: EncoderOptions) -> EncoderHandle:
 def read_state_dict(path: str | Path) -> dict:
     """Tensors of a weights file or cxr export, read as pre-training reads them (``weights_only=True``,
     unwrapped from training checkpoints), with a prefix common to every key removed."""
-    from cxr.pretrain.models.weights import read_state_dict as read_tensors
+    from cxr.pretrain.export import read_state_dict as read_tensors
 
     return _strip_common_prefix(read_tensors(path))
 
@@ -186,9 +190,9 @@ def find_export_dir(path: str | Path) -> Path:
                      f"with export/, nor a 'timm:NAME' backbone")
 
 
-def export_vocabulary(model, config: dict, export_dir: Path) -> list[str] | None:
-    """Labels seen in pre-training: the head's names, else a list in the export config, else the
-    ontology vocabulary named by the training run's config.yaml (a CLIP run records only its name)."""
+def export_vocabulary(model, config: dict) -> list[str] | None:
+    """Labels seen in pre-training: the head's names, else a list in the export config (None when the
+    export records none: then base vs novel classes need ``--vocabulary``)."""
     names = getattr(model, "label_names", None)
     if names:
         return list(names)
@@ -197,21 +201,6 @@ def export_vocabulary(model, config: dict, export_dir: Path) -> list[str] | None
             value = section.get(key)
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
                 return list(value)
-    return _run_vocabulary(config, export_dir)
-
-
-def _run_vocabulary(config: dict, export_dir: Path) -> list[str] | None:
-    source = config.get("source") if isinstance(config.get("source"), dict) else {}
-    candidates = ([Path(source["run"])] if source.get("run") else []) + [export_dir.parent]
-    for run_dir in candidates:
-        run_config = run_dir / "config.yaml"
-        if run_config.is_file():
-            try:
-                data = (yaml.safe_load(run_config.read_text(encoding="utf-8")) or {}).get("data") or {}
-                name = data.get("vocabulary") if isinstance(data, dict) else None
-                return resolve_vocabulary(name) if isinstance(name, str) else None
-            except (yaml.YAMLError, CxrError, AttributeError):
-                return None
     return None
 
 
@@ -237,14 +226,24 @@ def _load_export(path: str, options: EncoderOptions) -> EncoderHandle:
         raise InputError("--weights applies to timm:NAME backbones; an export carries its own weights")
     model = load_export(export_dir)
     if options.image_size:
-        model.image_size = options.image_size
+        model.preprocessing = replace(model.preprocessing, image_size=options.image_size)
     if hasattr(model, "to"):
         model = model.to(options.device)
     if hasattr(model, "eval"):
         model.eval()
     config = json.loads((export_dir / "config.json").read_text(encoding="utf-8"))
     parts = {"source": "export", "model_sha256": file_sha256(export_dir / "model.safetensors"),
-             "config_sha256": file_sha256(export_dir / "config.json"), "image_size": int(model.image_size)}
+             "config_sha256": file_sha256(export_dir / "config.json"),
+             "image_size": int(model.preprocessing.image_size)}
     name = export_dir.parent.name if export_dir.name == "export" else export_dir.name
     info = {**parts, "path": str(export_dir.resolve())}
-    return EncoderHandle(model, name, _identity(parts), export_vocabulary(model, config, export_dir), info)
+    return EncoderHandle(model, name, _identity(parts), export_vocabulary(model, config), info)
+
+
+# --- the flat API ----------------------------------------------------------------------------------
+def load_with_preprocess(path: str, device: str = "cpu") -> tuple[Any, Callable]:
+    """``cxr.load_encoder``: the encoder at ``path`` (an export, a run folder, or a spec such as
+    ``timm:NAME``) and a function turning an image file, PIL image or 2-D uint8 array into its input
+    [1, C, S, S] on ``device``, prepared as the encoder's own export says (size, pad or resize, mean/std)."""
+    model = load_encoder(path, EncoderOptions(device=device)).model
+    return model, partial(encoder_input, preprocessing=model.preprocessing, device=device)

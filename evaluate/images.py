@@ -1,21 +1,26 @@
-"""Image files -> encoder input: resolve paths, read grayscale, pad to square, normalise.
+"""Image files -> encoder input: resolve paths, then prepare each image as the encoder's export says.
 
-Preprocessing mirrors the pre-training cache (contract): grayscale, longest side resized to the encoder's
-``image_size`` and zero-padded to a square (never cropped: findings sit at the costophrenic angles and
-apices), replicated to 3 channels, scaled to [0, 1] and normalised with the encoder's mean/std.
+Preprocessing is the pre-training cache's (contract): ``cxr.datasets.images.square_image`` (grayscale,
+padded or resized to the encoder's ``image_size``, as the encoder's cache was; never cropped: findings sit
+at the costophrenic angles and apices), then the encoder's ``Preprocessing.tensor`` (channels, mean/std).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from cxr.core.errors import InputError
+from cxr.datasets.images import DICOM_SUFFIXES, DecodeError, ImageSource, is_dicom, pydicom_available, square_image
+
+if TYPE_CHECKING:
+    import torch
+
+    from cxr.pretrain.export import Preprocessing
 
 RASTER_SUFFIXES = (".png", ".jpg", ".jpeg")
-DICOM_SUFFIXES = (".dcm", ".dicom")
 
 
 # --- locating files ------------------------------------------------------------------------------
@@ -83,38 +88,35 @@ def resolve_images(paths: Sequence[str], roots: Sequence[str | Path], what: str 
 
 
 # --- reading pixels ------------------------------------------------------------------------------
-def load_square(path: str | Path, size: int) -> np.ndarray:
-    """uint8 ``size`` x ``size`` image, aspect kept and padded on black.
+def load_square(source: ImageSource, size: int, mode: str = "pad") -> np.ndarray:
+    """uint8 ``size`` x ``size`` image of a file, a PIL image or a 2-D array, padded or resized.
 
     The same decoding ``cxr prepare`` uses for pre-training (bit depth, DICOM windowing, resampling),
     so an encoder is evaluated on images prepared exactly as it was trained on.
     """
-    from cxr.pretrain.data.decode import DecodeError, decode, is_dicom, pydicom_available
-
-    path = Path(path)
-    if is_dicom(path) and not pydicom_available():
-        raise InputError(f"{path} is DICOM and pydicom is not installed; convert the images to PNG "
+    if isinstance(source, (str, os.PathLike)) and is_dicom(source) and not pydicom_available():
+        raise InputError(f"{source} is DICOM and pydicom is not installed; convert the images to PNG "
                          "with the same names (they are found automatically) or install pydicom")
     try:
-        return decode(path, size, "pad")
+        return square_image(source, size, mode)
     except DecodeError as exc:
-        raise InputError(f"cannot read image {path}: {exc}") from None
+        raise InputError(f"cannot read image: {exc}") from None   # exc names the file
+
+
+def encoder_input(source: ImageSource, preprocessing: Preprocessing, device: str = "cpu") -> torch.Tensor:
+    """One image (file, PIL image or 2-D array) -> the encoder's float input [1, C, S, S] on ``device``."""
+    pixels = load_square(source, preprocessing.image_size, preprocessing.mode)
+    return preprocessing.tensor(pixels).to(device)
 
 
 class ImageDataset:
-    """A torch-style dataset of normalised 3 x S x S float tensors (a DataLoader batches it)."""
+    """A torch-style dataset of normalised C x S x S float tensors (a DataLoader batches it)."""
 
-    def __init__(self, paths: Sequence[Path], size: int, mean: Sequence[float], std: Sequence[float]):
-        self.paths, self.size = list(paths), int(size)
-        self.mean = np.asarray(mean, np.float32).reshape(-1, 1, 1)  # 1 or 3 values
-        self.std = np.asarray(std, np.float32).reshape(-1, 1, 1)
+    def __init__(self, paths: Sequence[Path], preprocessing: Preprocessing):
+        self.paths, self.preprocessing = list(paths), preprocessing
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        import torch
-
-        square = load_square(self.paths[i], self.size).astype(np.float32) / 255.0
-        x = (np.repeat(square[None], 3, axis=0) - self.mean) / self.std
-        return torch.from_numpy(x)
+        return encoder_input(self.paths[i], self.preprocessing)[0]

@@ -132,19 +132,16 @@ def _zero_shot_allowed(cfg: EvalConfig, encoder: EncoderHandle, warnings: list[s
     return methods
 
 
-def _describe_for(encoder: EncoderHandle, tasks: list[PreparedTask], methods: list[str],
-                  describe, onto, warnings: list[str]):
+def _describe_for(encoder: EncoderHandle, tasks: list[PreparedTask], methods: list[str], describe, onto):
     if describe is not None or "zero-shot" not in methods or not encoder.has_label_head:
         return describe, onto
     labels = list(encoder.model.label_names)
     if all(match_label(c, labels) is not None for t in tasks for c in t.data.classes):
         return None, None  # every class has a prototype: no labeler needed
-    from cxr.evaluate.describe import default_describe
+    from cxr.evaluate.describe import LabelerDescribe
 
-    describe, onto, warning = default_describe()
-    if warning:
-        warnings.append(f"novel classes cannot be composed from the label head: {warning}")
-    return describe, onto
+    describe = LabelerDescribe()
+    return describe, describe.onto
 
 
 def run_evaluation(cfg: EvalConfig, progress: Progress = null_progress, describe=None, onto=None,
@@ -162,7 +159,7 @@ def run_evaluation(cfg: EvalConfig, progress: Progress = null_progress, describe
     for t in tasks:
         t.data.partition = partition(t.data.classes, encoder.vocabulary)
     methods = _zero_shot_allowed(cfg, encoder, warnings)
-    describe, onto = _describe_for(encoder, tasks, methods, describe, onto, warnings)
+    describe, onto = _describe_for(encoder, tasks, methods, describe, onto)
     cache = FeatureCache(cfg.cache_dir, cfg.refresh_features)
     for t in tasks:   # a stale cache must stop the run before the first task spends minutes encoding
         for kind in KINDS:
@@ -195,7 +192,7 @@ def _arrays_for(task: PreparedTask, encoder: EncoderHandle, cache: FeatureCache,
         if (kind, part) not in memo:
             key = _key(task, encoder, kind, part)
             paths = task.images[part]
-            make = lambda: ImageDataset(paths, int(model.image_size), model.mean, model.std)  # noqa: E731
+            make = lambda: ImageDataset(paths, model.preprocessing)  # noqa: E731
             memo[(kind, part)] = cached_extract(cache, key, model, make, len(paths), loader, progress)
         return memo[(kind, part)]
     return arrays

@@ -3,10 +3,13 @@
 Layout of an export folder::
 
     model.safetensors   every weight of the model (backbone.*, projections, text.*, prototypes, scales)
-    config.json         architecture, preprocessing (image_size, mean, std), label names, provenance
+    config.json         architecture, preprocessing, heads, label names, text encoder, logit scales,
+                        the pre-training data it came from (manifest hash, patient-id digest), provenance
     text/               text-encoder config + tokenizer files (only when the model has a text encoder)
 
-Loading needs no network and no training code path: ``load_export(path)``.
+Loading needs no network, no training code path and no run folder: ``load_export(path)``. This module is
+the only one of ``cxr.pretrain`` that ``cxr.evaluate`` imports, so it also hands on what evaluation
+shares with pre-training: ``Preprocessing`` (how images become input) and ``read_state_dict``.
 
 Heads: a model with a label head (unimodal, DLILP) embeds images for its prototypes by default;
 ``encode_image(x, head="text")`` gives the embedding that pairs with ``encode_text`` (CLIP, UniCL,
@@ -18,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -25,45 +29,75 @@ import torch
 from torch import nn
 
 from cxr.core.errors import CxrError
+from cxr.core.yamlio import read_yaml_mapping
+from cxr.pretrain.config import Config
 from cxr.pretrain.models.backbones import build_backbone
 from cxr.pretrain.models.model import CxrModel, Heads
+from cxr.pretrain.models.preprocess import Normalize, Preprocessing
 from cxr.pretrain.models.text import build_text_encoder
+from cxr.pretrain.models.weights import read_state_dict
 
-FORMAT, VERSION = "cxr-export", 1
+__all__ = ["ExportedEncoder", "Preprocessing", "export_model", "export_run", "export_trained", "load_export",
+           "preprocessing_of", "read_export_config", "read_state_dict"]
+
+#: version 2 added "preprocess", "vocabulary", the text encoder's name and "pretraining"; version 1
+#: exports (image_size, mean, std at top level) still load, as "pad" with 3 channels.
+FORMAT, VERSION = "cxr-export", 2
 WEIGHTS, CONFIG, TEXT = "model.safetensors", "config.json", "text"
+#: in a run folder: the export, and the text encoder's config + tokenizer (so an export works offline)
+RUN_EXPORT, RUN_TEXT = "export", "text-encoder"
+#: what an export says about its pre-training data (a later leakage check compares patient digests)
+PRETRAINING_KEYS = ("manifest_sha256", "patients_sha256")
 
 
-def export_model(model: CxrModel, out_dir: str | Path, *, backbone: str, image_size: int,
-                 label_names: Sequence[str] | None, extra: dict[str, Any] | None = None) -> Path:
+def export_model(model: CxrModel, out_dir: str | Path, *, backbone: str, preprocessing: Preprocessing,
+                 label_names: Sequence[str] | None, vocabulary: str | None = None,
+                 text_encoder: str | None = None, pretraining: dict[str, Any] | None = None,
+                 extra: dict[str, Any] | None = None) -> Path:
     """Write ``model`` to ``out_dir`` (replacing an older export only once the new one is complete)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    config = {**_describe(model, backbone, preprocessing, label_names, text_encoder),
+              "vocabulary": vocabulary,
+              "pretraining": {k: (pretraining or {}).get(k) for k in PRETRAINING_KEYS}, **(extra or {})}
     try:
-        _write(model, tmp, _describe(model, backbone, image_size, label_names, extra or {}))
+        _write(model, tmp, config)
         _replace_dir(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 
-def _describe(model: CxrModel, backbone: str, image_size: int, label_names, extra: dict) -> dict[str, Any]:
+def export_trained(model: CxrModel, cfg: Config, out_dir: str | Path, *, label_names: Sequence[str],
+                   data: dict[str, Any] | None, extra: dict[str, Any]) -> Path:
+    """Export a model built from ``cfg``; ``data`` is the run's data record (how the cache was prepared,
+    the manifest hash and patient digest), None for a model that saw no data."""
+    data = data or {}
+    preprocessing = Preprocessing(cfg.data.image_size, model.mean, model.std, mode=data.get("image_mode", "pad"))
+    return export_model(model, out_dir, backbone=cfg.model.backbone, preprocessing=preprocessing,
+                        label_names=label_names, vocabulary=data.get("vocabulary"),
+                        text_encoder=cfg.model.text if model.heads.text else None, pretraining=data, extra=extra)
+
+
+def _describe(model: CxrModel, backbone: str, preprocessing: Preprocessing, label_names,
+              text_encoder: str | None) -> dict[str, Any]:
     text_scale = model.logit_scale().item() if model.heads.text else None
     label_scale = model.label_head.scale().item() if model.heads.labels else None
     return {
         "format": FORMAT, "version": VERSION,
         "backbone": backbone, "num_features": int(model.backbone.num_features),
-        "image_size": int(image_size), "mean": list(model.mean), "std": list(model.std),
+        "preprocess": preprocessing.to_config(),
         "embed_dim": int(_embed_dim(model)), "projection": _projection_kind(model),
         "heads": {"text": model.heads.text, "labels": model.heads.labels},
         "label_names": list(label_names) if model.heads.labels else None,
         # Labels of the pre-training data, recorded for text-only (CLIP) models too: evaluation needs them
         # to tell base classes (seen in pre-training) from novel ones.
         "label_vocabulary": list(label_names) if label_names is not None else None,
-        "text": {"folder": TEXT, "max_length": model.text.max_length} if model.heads.text else None,
+        "text": {"encoder": text_encoder, "folder": TEXT, "tokenizer": type(model.text.tokenizer).__name__,
+                 "max_length": model.text.max_length} if model.heads.text else None,
         "logit_scale": label_scale if model.heads.labels else text_scale,
         "text_logit_scale": text_scale, "label_logit_scale": label_scale,
-        **extra,
     }
 
 
@@ -102,8 +136,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path | None = None, checkpoin
     had no validation) to ``out_dir`` (default ``RUN/export``). Works offline: the text encoder's
     architecture and tokenizer come from the run folder, not the hub."""
     from cxr.pretrain.engine.checkpoint import BEST, LAST, load_checkpoint
-    from cxr.pretrain.engine.run import config_for_resume
-    from cxr.pretrain.engine.trainer import EXPORT, TEXT_CONFIG
+    from cxr.pretrain.engine.run import CONFIG_NAME, config_for_resume
     from cxr.pretrain.models.build import build_model
     from cxr.pretrain.objectives import OBJECTIVES
 
@@ -112,16 +145,17 @@ def export_run(run_dir: str | Path, out_dir: str | Path | None = None, checkpoin
         raise CxrError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
     path = run_dir / (BEST if checkpoint == "best" and (run_dir / BEST).exists() else LAST)
     ckpt = load_checkpoint(path)
-    cfg = config_for_resume(run_dir, ["model.pretrained=none", "model.text_pretrained=false"])
+    cfg = config_for_resume(run_dir)
     heads = OBJECTIVES.get(cfg.objective.name).heads
-    if heads.text:
-        cfg.model.text = str(run_dir / TEXT_CONFIG)
-    model = build_model(cfg, heads, len(ckpt["label_names"]))
+    offline = replace(cfg.model, pretrained="none", text_pretrained=False,
+                      text=str(run_dir / RUN_TEXT) if heads.text else cfg.model.text)
+    model = build_model(replace(cfg, model=offline), heads, len(ckpt["label_names"]))
     model.load_state_dict(ckpt["model"])
+    data = (read_yaml_mapping(run_dir / CONFIG_NAME).get("provenance") or {}).get("data")
     extra = {"objective": cfg.objective.name, "source": {
         "run": str(run_dir.resolve()), "checkpoint": path.name, "step": ckpt["step"]}}
-    return export_model(model, Path(out_dir) if out_dir else run_dir / EXPORT, backbone=cfg.model.backbone,
-                        image_size=cfg.data.image_size, label_names=ckpt["label_names"], extra=extra)
+    return export_trained(model, cfg, Path(out_dir) if out_dir else run_dir / RUN_EXPORT,
+                          label_names=ckpt["label_names"], data=data, extra=extra)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -133,7 +167,16 @@ def read_export_config(path: str | Path) -> dict[str, Any]:
     config = json.loads(cfg_path.read_text(encoding="utf-8"))
     if config.get("format") != FORMAT:
         raise CxrError(f"{cfg_path}: format {config.get('format')!r} is not {FORMAT!r}")
+    try:
+        preprocessing_of(config)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CxrError(f"{cfg_path}: unusable image preprocessing ({type(exc).__name__}: {exc})") from None
     return config
+
+
+def preprocessing_of(config: dict[str, Any]) -> Preprocessing:
+    # a version-1 export keeps image_size, mean and std at top level and was always padded
+    return Preprocessing.from_config(config.get("preprocess") or config)
 
 
 def build_from_config(config: dict[str, Any], text_dir: Path | None) -> CxrModel:
@@ -154,9 +197,8 @@ class ExportedEncoder(nn.Module):
         super().__init__()
         self.model = model.eval()
         self.config = config
-        self.image_size: int = int(config["image_size"])
-        self.mean: tuple[float, ...] = tuple(config["mean"])
-        self.std: tuple[float, ...] = tuple(config["std"])
+        self.preprocessing = preprocessing_of(config)
+        self.normalize = Normalize(self.preprocessing.mean, self.preprocessing.std)
         self.label_names: list[str] | None = config.get("label_names")
         self.has_text: bool = bool(config["heads"]["text"])
         self.logit_scale: float = float(config["logit_scale"])
@@ -168,13 +210,22 @@ class ExportedEncoder(nn.Module):
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    @property
+    def image_size(self) -> int:
+        return self.preprocessing.image_size
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        return self.preprocessing.mean
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        return self.preprocessing.std
+
     @torch.no_grad()
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 [B, 1, H, W] (cache format) -> normalised float [B, 3, H, W] for ``encode_image``."""
-        x = images.to(self.device).float().div(255.0).expand(-1, 3, -1, -1)
-        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
-        std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
-        return (x - mean) / std
+        """uint8 [B, 1, H, W] (cache format) -> normalised float [B, C, H, W] for ``encode_image``."""
+        return self.normalize(images.to(self.device))
 
     @torch.no_grad()
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -45,7 +45,7 @@ def export_untrained(cfg, label_names: list[str], seed: int) -> Path:
     """Random-init model of ``cfg``'s architecture (the DLILP config has every head) as an export."""
     import torch
 
-    from cxr.pretrain.export import export_model
+    from cxr.pretrain.export import export_trained
     from cxr.pretrain.models.build import build_model
     from cxr.pretrain.objectives import OBJECTIVES
 
@@ -54,7 +54,6 @@ def export_untrained(cfg, label_names: list[str], seed: int) -> Path:
         torch.manual_seed(seed)
         model = build_model(cfg, heads, len(label_names))
     out = Path(cfg.output) / cfg.name / "export"
-    return export_model(model, out, backbone=cfg.model.backbone, image_size=cfg.data.image_size,
-                        label_names=label_names,
-                        extra={"objective": "none (random init)", "source": {"init_seed": seed,
-                               "architecture": f"demo_{cfg.objective.name}"}})
+    return export_trained(model, cfg, out, label_names=label_names, data=None,
+                          extra={"objective": "none (random init)", "source": {"init_seed": seed,
+                                 "architecture": f"demo_{cfg.objective.name}"}})

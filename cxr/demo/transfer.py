@@ -26,7 +26,7 @@ class TextHeadView:
 
     def __init__(self, encoder):
         self.encoder = encoder
-        self.image_size, self.mean, self.std = encoder.image_size, encoder.mean, encoder.std
+        self.preprocessing = encoder.preprocessing
         self.logit_scale = float(encoder.config.get("text_logit_scale") or encoder.logit_scale)
 
     def features(self, x):

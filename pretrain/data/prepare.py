@@ -24,8 +24,8 @@ from cxr.core.atomic import atomic_path, atomic_write_text
 from cxr.core.errors import InputError
 from cxr.core.progress import Progress, null_progress
 from cxr.core.provenance import git_sha, text_sha256
+from cxr.datasets.images import MODES, DecodeError, is_dicom, pydicom_available, square_image
 from cxr.pretrain.data import layout
-from cxr.pretrain.data.decode import MODES, DecodeError, decode, is_dicom, pydicom_available
 from cxr.pretrain.data.manifest import ManifestOptions, read_manifest
 from cxr.pretrain.data.split import assign_split, check_split, exclude_patients, split_counts
 from cxr.pretrain.data.text import split_sentences
@@ -209,7 +209,7 @@ def _decode_chunk(task: tuple) -> tuple[int, list[list[str]]]:
     statuses = []
     for j, path in enumerate(files):
         try:
-            images[start + j] = decode(path, size, mode)
+            images[start + j] = square_image(path, size, mode)
             statuses.append([layout.STATUS_OK, ""])
         except DecodeError as exc:
             images[start + j] = 0

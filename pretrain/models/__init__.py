@@ -1,4 +1,4 @@
-"""Image backbones, text encoders, heads and the pre-training model (see each module)."""
+"""Image backbones, text encoders, heads, the input preprocessing and the pre-training model (see each module)."""
 from cxr.pretrain.models.backbones import BACKBONES, build_backbone
 from cxr.pretrain.models.model import CxrModel, Heads
 from cxr.pretrain.models.text import TEXT_ENCODERS, TextEncoder, build_text_encoder

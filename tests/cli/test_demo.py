@@ -50,7 +50,7 @@ def test_runs_and_exports(demo):
     out, _ = demo
     for name in ENCODERS:
         config = json.loads((out / "runs" / name / "export" / "config.json").read_text())
-        assert config["image_size"] == 32 and config["backbone"] == "tiny_cnn"
+        assert config["preprocess"]["image_size"] == 32 and config["backbone"] == "tiny_cnn"
     for name in TRAINED:
         assert yaml.safe_load((out / "runs" / name / "config.yaml").read_text())["objective"]["name"] == name
 

@@ -12,12 +12,11 @@ import torch
 import torch.nn.functional as F
 
 from cxr.evaluate.encoders import EncoderHandle
+from cxr.pretrain.export import Preprocessing
 
 
 class QuadrantEncoder:
-    image_size = 32
-    mean = (0.0, 0.0, 0.0)
-    std = (1.0, 1.0, 1.0)
+    preprocessing = Preprocessing(32, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
     logit_scale = 10.0
 
     def __init__(self, label_names=None, has_text=False, text_vectors=None):

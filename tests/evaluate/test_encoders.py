@@ -11,6 +11,7 @@ import torch
 from cxr.evaluate.encoders import EncoderOptions, load_encoder
 from cxr.evaluate.errors import WeightsMismatchError
 from cxr.core.errors import CxrError, InputError
+from cxr.pretrain.export import Preprocessing
 
 X = torch.rand(2, 3, 32, 32)
 
@@ -24,7 +25,7 @@ def test_random_init_is_seeded_and_identified():
         assert torch.equal(a.model.features(X), b.model.features(X))
         emb = a.model.encode_image(X)
     assert torch.allclose(emb.norm(dim=-1), torch.ones(2))
-    assert a.model.image_size == 32 and not a.can_zero_shot and a.vocabulary is None
+    assert a.model.preprocessing.image_size == 32 and not a.can_zero_shot and a.vocabulary is None
 
 
 @pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
@@ -71,7 +72,7 @@ def test_export_loads_through_pretrain_export_with_its_vocabulary(tmp_path, monk
                                                     "data": {"label_vocabulary": ["normal", "pneumonia"]}}))
 
     class FakeExport:
-        image_size, mean, std = 224, (0.5,), (0.5,)
+        preprocessing = Preprocessing(224, mean=(0.5,), std=(0.5,), channels=1)
         label_names, prototypes, has_text, logit_scale = None, None, True, 100.0
 
     module = types.ModuleType("cxr.pretrain.export")
@@ -83,16 +84,17 @@ def test_export_loads_through_pretrain_export_with_its_vocabulary(tmp_path, monk
         load_encoder(str(export), EncoderOptions(weights="x.pth"))
 
 
-def test_vocabulary_from_the_training_run_or_a_file(tmp_path):
+def test_vocabulary_from_the_export_only_or_a_file(tmp_path):
     from cxr.evaluate.encoders import export_vocabulary, resolve_vocabulary
 
     run = tmp_path / "run"
     (run / "export").mkdir(parents=True)
     (run / "config.yaml").write_text("objective: {name: clip}\ndata: {vocabulary: padchest}\n")
     clip = types.SimpleNamespace(label_names=None)
-    vocab = export_vocabulary(clip, {"source": {"run": str(run)}}, run / "export")
-    assert vocab and "pneumonia" in vocab                  # the ontology's padchest vocabulary
+    # evaluation reads only the export: the run's config.yaml beside it is never consulted
+    assert export_vocabulary(clip, {"source": {"run": str(run)}}) is None
+    assert export_vocabulary(clip, {"label_vocabulary": ["normal", "pneumonia"]}) == ["normal", "pneumonia"]
     listed = tmp_path / "labels.txt"
     listed.write_text("# base labels\nnormal\npneumonia\n")
     assert resolve_vocabulary(str(listed)) == ["normal", "pneumonia"]
-    assert export_vocabulary(types.SimpleNamespace(label_names=["a"]), {}, run / "export") == ["a"]
+    assert export_vocabulary(types.SimpleNamespace(label_names=["a"]), {}) == ["a"]

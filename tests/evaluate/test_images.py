@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cxr.evaluate.images import ImageDataset, load_square, resolve_images
 from cxr.core.errors import InputError
-from cxr.pretrain.data.decode import to_square
+from cxr.datasets.images import to_square
+from cxr.evaluate.images import ImageDataset, load_square, resolve_images
+from cxr.pretrain.export import Preprocessing
 
 
 def test_pad_to_square_keeps_aspect_and_centres():
@@ -27,7 +28,7 @@ def test_sixteen_bit_png_is_scaled_to_the_full_uint8_range(tmp_path):
 
 def test_dataset_returns_normalised_three_channel_tensors(tmp_path):
     Image.fromarray(np.full((10, 10, 3), 255, np.uint8)).save(tmp_path / "rgb.png")
-    ds = ImageDataset([tmp_path / "rgb.png"], 8, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    ds = ImageDataset([tmp_path / "rgb.png"], Preprocessing(8, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)))
     x = ds[0]
     assert tuple(x.shape) == (3, 8, 8)
     assert np.allclose(x.numpy(), 2.0)                                 # (1 - 0.5) / 0.25

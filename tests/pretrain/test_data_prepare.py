@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from cxr.core.errors import InputError
 from cxr.core.provenance import file_sha256
+from cxr.datasets.images import DecodeError, pydicom_available, square_image
 from cxr.pretrain.data import layout
-from cxr.pretrain.data.decode import DecodeError, decode, pydicom_available
 from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache
 from tests.pretrain.data_helpers import (FIXTURE_ONTOLOGY, fixture_ontology, gradient, image_folder,
                                          write_manifest_csv, write_png)
@@ -33,23 +33,23 @@ def _images(cache):
 # --- decoding -------------------------------------------------------------------------------------
 def test_decode_formats_and_geometry(tmp_path):
     pixels = gradient(40, 20, 1)
-    eight = decode(write_png(tmp_path / "a.png", pixels), 32, "pad")
-    sixteen = decode(write_png(tmp_path / "b.png", pixels, bits=16), 32, "pad")
+    eight = square_image(write_png(tmp_path / "a.png", pixels), 32, "pad")
+    sixteen = square_image(write_png(tmp_path / "b.png", pixels, bits=16), 32, "pad")
     # Tall image padded left/right with black, content centred and stretched to its own range.
     assert eight.shape == (32, 32) and eight.dtype == np.uint8
     assert (eight[:, :7] == 0).all() and (eight[:, -7:] == 0).all() and eight[:, 8:24].min() > 0
     assert sixteen.max() == 255 and abs(int(sixteen[:, 8:24].min()) - 0) < 5  # 12-bit data stretched
-    stretched = decode(tmp_path / "a.png", 32, "resize")
+    stretched = square_image(tmp_path / "a.png", 32, "resize")
     assert (stretched[:, 0] > 0).mean() > 0.9                                     # no padding
     Image.fromarray(np.stack([pixels.astype(np.uint8)] * 3, -1)).save(tmp_path / "c.jpg", quality=95)
-    rgb_jpeg = decode(tmp_path / "c.jpg", 32, "pad")
+    rgb_jpeg = square_image(tmp_path / "c.jpg", 32, "pad")
     assert np.abs(rgb_jpeg.astype(int) - eight.astype(int)).mean() < 6
     with pytest.raises(DecodeError) as missing:
-        decode(tmp_path / "nope.png", 32)
+        square_image(tmp_path / "nope.png", 32)
     assert missing.value.status == "missing"
     (tmp_path / "bad.png").write_bytes(b"\x89PNG not really")
     with pytest.raises(DecodeError) as bad:
-        decode(tmp_path / "bad.png", 32)
+        square_image(tmp_path / "bad.png", 32)
     assert bad.value.status == "unreadable"
 
 
@@ -62,7 +62,7 @@ def test_round_trip_matches_decoder_and_manifest(tmp_path):
     index = pd.read_parquet(cache / layout.INDEX)
     assert images.shape == (12, 32, 32)
     for i, rel in enumerate(index["path"]):
-        np.testing.assert_array_equal(images[i], decode(tmp_path / rel, 32, "pad"))
+        np.testing.assert_array_equal(images[i], square_image(tmp_path / rel, 32, "pad"))
     source = pd.read_csv(manifest)
     assert index["path"].tolist() == source["path"].tolist()
     np.testing.assert_array_equal(index["pleural effusion"].to_numpy(), source["pleural effusion"].to_numpy())

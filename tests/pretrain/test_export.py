@@ -1,17 +1,23 @@
 """Export round trip: the exported encoder reproduces the trained model; the contract's API holds."""
 from __future__ import annotations
 
+import json
+import shutil
+
+import pandas as pd
 import pytest
 import torch
 
 from cxr.core.errors import CxrError
+from cxr.datasets.patients import patient_digest
+from cxr.pretrain.data import layout
 from cxr.pretrain.engine.loader import DevicePrep
 from cxr.pretrain.engine.trainer import train
-from cxr.pretrain.export import export_run, load_export
+from cxr.pretrain.export import Preprocessing, export_run, load_export
 from cxr.pretrain.models.build import build_model
 from cxr.pretrain.objectives import OBJECTIVES
 
-from tests.pretrain.train_helpers import one_thread, tiny_config
+from tests.pretrain.train_helpers import one_thread, tiny_config, train_on_resized_cache
 
 _threads = pytest.fixture(autouse=True)(one_thread)
 
@@ -33,6 +39,15 @@ def dlilp_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def unimodal_run(tmp_path_factory):
     return _train(tmp_path_factory, "unimodal")
+
+
+@pytest.fixture(scope="module")
+def resized_run(tmp_path_factory):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    cfg, cache = train_on_resized_cache(tmp_path_factory.mktemp("resized"))
+    torch.set_num_threads(before)
+    return cfg, cache
 
 
 def _trained_model(cfg):
@@ -64,7 +79,7 @@ def test_preprocess_matches_training_normalisation(dlilp_run):
     enc = load_export(dlilp_run.run_dir / "export")
     images = torch.randint(0, 256, (2, 1, 32, 32), dtype=torch.uint8)
     prep = DevicePrep(torch.device("cpu"), enc.mean, enc.std, channels_last=False)
-    assert torch.allclose(enc.preprocess(images), prep({"image": images})["image"], atol=1e-6)
+    assert torch.equal(enc.preprocess(images), prep({"image": images})["image"])   # one normaliser
 
 
 def test_export_command_is_reproducible_offline(dlilp_run, tmp_path):
@@ -102,3 +117,60 @@ def test_text_only_export_records_its_pretraining_labels_for_base_novel(tmp_path
     (cfg.run_dir / "config.yaml").unlink()
     handle = load_encoder(str(export), EncoderOptions())
     assert handle.vocabulary == list(ckpt["label_names"])
+
+
+#: what evaluation needs from an export, all in its config.json (docs/contracts.md, "Export")
+EXPORT_KEYS = {"format", "version", "backbone", "num_features", "preprocess", "embed_dim", "projection", "heads",
+               "label_names", "label_vocabulary", "vocabulary", "text", "logit_scale", "text_logit_scale",
+               "label_logit_scale", "pretraining"}
+
+
+def test_export_config_records_everything_evaluation_needs(resized_run, tmp_path):
+    cfg, cache = resized_run
+    config = json.loads((cfg.run_dir / "export" / "config.json").read_text())
+    assert EXPORT_KEYS <= set(config)
+    assert config["preprocess"] == {"image_size": 32, "mode": "resize", "channels": 3, "mean": [0.5] * 3,
+                                    "std": [0.5] * 3}                       # the cache was resized, not padded
+    meta = layout.read_meta(cache)
+    assert config["backbone"] == "tiny_cnn" and config["heads"] == {"text": True, "labels": True}
+    assert config["label_names"] == config["label_vocabulary"] == meta["label_names"]
+    assert config["vocabulary"] == meta["vocabulary"] == "padchest"
+    assert config["text"]["encoder"] == "tiny_bert" and config["text"]["folder"] == "text"
+    assert config["text"]["tokenizer"] and config["text"]["max_length"] == 16
+    assert all(isinstance(config[k], float) for k in ("logit_scale", "text_logit_scale", "label_logit_scale"))
+    patients = pd.read_parquet(cache / layout.INDEX, columns=["patient_id"])["patient_id"]
+    assert config["pretraining"] == {"manifest_sha256": meta["manifest"]["sha256"],
+                                     "patients_sha256": patient_digest(patients)}
+    # `cxr pretrain export` rewrites the same contract from the run folder alone
+    again = json.loads((export_run(cfg.run_dir, tmp_path / "again") / "config.json").read_text())
+    assert {k: again[k] for k in EXPORT_KEYS} == {k: config[k] for k in EXPORT_KEYS}
+
+
+def test_patient_digest_ignores_spelling_order_and_repeats():
+    assert patient_digest(["p10000032", "00001280", "10000032"]) == patient_digest(["1280", "10000032"])
+    assert patient_digest(["1280"]) != patient_digest(["1281"])
+
+
+def test_an_old_format_export_still_loads_as_padded(dlilp_run, tmp_path):
+    """Version-1 exports kept image_size, mean and std at top level and knew nothing of pad vs resize."""
+    old = shutil.copytree(dlilp_run.run_dir / "export", tmp_path / "old")
+    config = json.loads((old / "config.json").read_text())
+    preprocess = config.pop("preprocess")
+    for key in ("vocabulary", "pretraining"):
+        del config[key]
+    config.update(version=1, image_size=preprocess["image_size"], mean=preprocess["mean"], std=preprocess["std"],
+                  text={"folder": "text", "max_length": config["text"]["max_length"]})
+    (old / "config.json").write_text(json.dumps(config))
+    enc, new = load_export(old), load_export(dlilp_run.run_dir / "export")
+    assert enc.preprocessing == Preprocessing(32, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), mode="pad", channels=3)
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.equal(enc.features(x), new.features(x))
+
+
+def test_an_export_without_usable_preprocessing_names_its_file(dlilp_run, tmp_path):
+    bad = shutil.copytree(dlilp_run.run_dir / "export", tmp_path / "bad")
+    config = json.loads((bad / "config.json").read_text())
+    config["preprocess"]["mode"] = "crop"
+    (bad / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CxrError, match=r"bad/config.json: unusable image preprocessing .*crop"):
+        load_export(bad)

@@ -1,4 +1,9 @@
-"""Decoding one radiograph file into a square grayscale uint8 array (the cache's pixel format).
+"""Any radiograph -> a square grayscale uint8 array: the one geometric preprocessing of cxr.
+
+``square_image`` is what ``cxr prepare`` stores in its cache and what evaluation and
+``cxr.load_encoder`` feed an encoder, so an encoder sees images prepared exactly as in pre-training
+(bit depth, DICOM windowing, resampling, pad or resize). The tensor half (float, channels, mean/std)
+is ``cxr.pretrain.models.preprocess``.
 
 Runs inside ``cxr prepare`` worker processes, so it imports only numpy and PIL (pydicom lazily).
 """
@@ -13,6 +18,8 @@ from PIL import Image
 MODES = ("pad", "resize")
 DICOM_SUFFIXES = (".dcm", ".dicom")
 _RESAMPLE = Image.Resampling.BICUBIC
+#: a file path, a decoded PIL image, or a 2-D array of pixels
+ImageSource = str | os.PathLike | Image.Image | np.ndarray
 
 
 class DecodeError(Exception):
@@ -35,12 +42,21 @@ def pydicom_available() -> bool:
     return True
 
 
-def decode(path: str | os.PathLike, size: int, mode: str = "pad") -> np.ndarray:
-    """Read ``path`` and return a ``size``×``size`` uint8 array; raises ``DecodeError``.
+def square_image(source: ImageSource, size: int, mode: str = "pad") -> np.ndarray:
+    """``source`` as a ``size``×``size`` grayscale uint8 array; raises ``DecodeError``.
 
     ``pad`` keeps the aspect ratio (longest side = size, centred on black); ``resize`` stretches.
     """
-    path = Path(path)
+    if isinstance(source, (str, os.PathLike)):
+        return _square_file(Path(source), size, mode)
+    try:
+        image = source if isinstance(source, Image.Image) else _array_image(source)
+        return to_square(_grayscale(image), size, mode)
+    except (TypeError, ValueError) as exc:
+        raise DecodeError("unreadable", f"{type(source).__name__} image: {exc}") from None
+
+
+def _square_file(path: Path, size: int, mode: str) -> np.ndarray:
     if not path.is_file():
         raise DecodeError("missing", f"no such file: {path}")
     try:
@@ -52,19 +68,31 @@ def decode(path: str | os.PathLike, size: int, mode: str = "pad") -> np.ndarray:
         raise DecodeError("unreadable", f"{path}: {type(exc).__name__}: {exc}") from None
 
 
+def _array_image(pixels: np.ndarray) -> Image.Image:
+    """8-bit pixels as they are; deeper ones as float, to be stretched by their range like 16-bit files."""
+    if not isinstance(pixels, np.ndarray) or pixels.ndim != 2:
+        raise TypeError(f"expected an image path, a PIL image or a 2-D array, got {type(pixels).__name__} "
+                        f"of shape {getattr(pixels, 'shape', None)}")
+    return Image.fromarray(pixels if pixels.dtype == np.uint8 else pixels.astype(np.float32))
+
+
 def _read_pil(path: Path, size: int) -> Image.Image:
-    """A grayscale PIL image in mode 'L' (8-bit sources) or 'F' (deeper sources, scaled to 0..255)."""
     with Image.open(path) as im:
         if im.format == "JPEG":
             # JPEG can decode at 1/2, 1/4, 1/8 scale for free: a 3000-px MIMIC image never
             # needs to be decoded in full to make a 224-px cache entry.
             im.draft("L", (size, size))
         im.load()
-        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-            return _minmax_to_float(np.asarray(im))
-        if im.mode == "L":
-            return im.copy()
-        return im.convert("L")
+        return _grayscale(im)
+
+
+def _grayscale(im: Image.Image) -> Image.Image:
+    """A grayscale PIL image in mode 'L' (8-bit sources) or 'F' (deeper sources, scaled to 0..255)."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _minmax_to_float(np.asarray(im))
+    if im.mode == "L":
+        return im.copy()
+    return im.convert("L")
 
 
 def _minmax_to_float(pixels: np.ndarray) -> Image.Image:
