@@ -213,7 +213,7 @@ def show_errors(onto, lab: Labeler, df: pd.DataFrame, label: str, limit: int) ->
     for _, row in df.iterrows():
         text = report_text(row)
         res = lab.label(text)
-        vals = res.values if vocab == "padchest" else onto.project(res.values, vocab, res.direct_values())
+        vals = onto.project(res.values, vocab, res.direct_values())
         gold = gold_sets(pd.Series([row[col]]))[0]
         if vocab == "padchest":
             gold = closed(onto, gold)

@@ -2,7 +2,7 @@
 
 Rules, in order:
 
-1. **Precedence** (``labeler.ontology.combine``): a label mentioned several times takes positive over
+1. **Precedence** (``labeler.ontology.strongest``): a label mentioned several times takes positive over
    uncertain over negative ("no effusion on the left; small right effusion" -> 1).
 2. **Propagation upwards**: a positive label makes every ancestor positive; an uncertain label makes
    every ancestor at least uncertain (never lowering a positive). Negatives do not propagate: "no
@@ -16,11 +16,20 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from cxr.labeler.ontology import NEGATIVE, POSITIVE, PRECEDENCE, UNCERTAIN, Ontology
+from cxr.labeler.ontology import NEGATIVE, POSITIVE, UNCERTAIN, WINNER, Ontology
 
 NORMAL = "normal"
 #: label kinds that count as abnormal for the 'normal' rule
 ABNORMAL_KINDS = ("finding", "diagnosis")
+
+
+def stated_values(mentions: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Rule 1: each mentioned label's value, the strongest of its (label, status) mentions."""
+    values: dict[str, int] = {}
+    for label, status in mentions:
+        old = values.get(label)
+        values[label] = status if old is None else WINNER[old][status]
+    return values
 
 
 class Aggregator:
@@ -40,23 +49,19 @@ class Aggregator:
             out.extend(a for a in self._ancestors[label] if a not in out)
         return out
 
-    def aggregate(self, mentions: Iterable[tuple[str, int]]) -> tuple[dict[str, int], dict[str, str]]:
-        """(label values, why each derived value was set) from (label, status) pairs of one report.
+    def aggregate(self, stated: dict[str, int]) -> tuple[dict[str, int], dict[str, str]]:
+        """(label values, why each derived value was set) from the report's ``stated_values``.
 
         ``why`` maps labels set by propagation or the normal rule to a short explanation.
         """
-        values: dict[str, int] = {}
-        for label, status in mentions:
-            old = values.get(label)
-            if old is None or PRECEDENCE[status] > PRECEDENCE[old]:
-                values[label] = status
+        values = dict(stated)
         why: dict[str, str] = {}
-        for label, status in list(values.items()):
+        for label, status in stated.items():
             if status == NEGATIVE:
                 continue
             for anc in self._ancestors[label]:
                 old = values.get(anc)
-                if old is None or PRECEDENCE[status] > PRECEDENCE[old]:
+                if WINNER[old][status] != old:
                     values[anc] = status
                     why[anc] = f"propagated from {label!r}"
         if self._has_normal:
@@ -66,4 +71,4 @@ class Aggregator:
         return values, why
 
 
-__all__ = ["Aggregator", "NORMAL", "POSITIVE", "NEGATIVE", "UNCERTAIN"]
+__all__ = ["Aggregator", "stated_values", "NORMAL", "POSITIVE", "NEGATIVE", "UNCERTAIN"]

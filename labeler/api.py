@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 from cxr.labeler.engine import Labeler
-from cxr.labeler.ontology import default_ontology_dir, load_ontology
+from cxr.labeler.ontology import OWN_VOCABULARY, default_ontology_dir, load_ontology
 from cxr.labeler.sections import DEFAULT_SECTIONS
 
 
@@ -16,7 +16,7 @@ def _labeler(root: str, sections: tuple[str, ...]) -> Labeler:
     return Labeler(load_ontology(root), sections=sections)
 
 
-def label_texts(texts: Iterable[object], vocabulary: str = "padchest", *, ontology: str | Path | None = None,
+def label_texts(texts: Iterable[object], vocabulary: str = OWN_VOCABULARY, *, ontology: str | Path | None = None,
                 sections: Iterable[str] | None = None):
     """One row per text, one column per label of ``vocabulary``: 1 / 0 / -1, NaN = not mentioned."""
     import pandas as pd

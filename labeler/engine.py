@@ -15,12 +15,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple, Sequence
 
-from cxr.labeler.aggregate import Aggregator
+from cxr.labeler.aggregate import Aggregator, stated_values
 from cxr.labeler.context import ClauseCues, ContextRules, decide
 from cxr.labeler.cues import CueFinder
 from cxr.labeler.matcher import LabelMatcher
 from cxr.labeler.normalize import normalize
-from cxr.labeler.ontology import POSITIVE, PRECEDENCE, Ontology
+from cxr.labeler.ontology import OWN_VOCABULARY, POSITIVE, Ontology
 from cxr.labeler.patterns import text_words
 from cxr.labeler.sections import DEFAULT_SECTIONS, select_sections
 from cxr.labeler.sentences import Splitter, clauses, split_regex
@@ -46,16 +46,14 @@ class ReportResult:
     sentences: list[tuple[int, str, list[str]]] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     derived: dict[str, str] = field(default_factory=dict)   # label -> why (propagation, normal rule)
+    #: what ``direct_values`` returns; ``values`` are aggregated from it, so it is computed once
+    stated: dict[str, int] = field(default_factory=dict, repr=False)
 
     def direct_values(self) -> dict[str, int]:
         """The values the report states itself: each mentioned label by precedence over its mentions,
-        before propagation to ancestors and without the 'normal' rule (for direct projection targets)."""
-        out: dict[str, int] = {}
-        for m in self.mentions:
-            old = out.get(m.label)
-            if old is None or PRECEDENCE[m.status] > PRECEDENCE[old]:
-                out[m.label] = m.status
-        return out
+        before propagation to ancestors and without the 'normal' rule (for direct projection targets).
+        The result's own dict, not a copy."""
+        return self.stated
 
 
 def is_missing(text: object) -> bool:
@@ -111,7 +109,8 @@ class Labeler:
                         positives.append(label)
                 result.sentences.append((index, text[start:end], self._aggregator.close_upwards(positives)))
         if result.sentences:   # a report with nothing to read (only an indication) gets no values at all
-            result.values, result.derived = self._aggregator.aggregate((m.label, m.status) for m in mentions)
+            result.stated = stated_values((m.label, m.status) for m in mentions)
+            result.values, result.derived = self._aggregator.aggregate(result.stated)
         return result
 
     def _sentence(self, sentence: str) -> SentenceMentions:
@@ -138,10 +137,10 @@ class Labeler:
                 out.append((m.start, m.end, m.label, m.pattern, d.status, d.cue, d.rule))
         return tuple(out)
 
-    def label_many(self, texts: Iterable[object], vocabulary: str = "padchest") -> list[dict[str, float]]:
+    def label_many(self, texts: Iterable[object], vocabulary: str = OWN_VOCABULARY) -> list[dict[str, float]]:
         """Values of many reports in ``vocabulary`` (every label of it; NaN = not mentioned)."""
         out = []
-        direct = vocabulary != "padchest" and bool(self.onto.projections[vocabulary].direct)
+        direct = bool(self.onto.projection(vocabulary).direct)
         for t in texts:
             res = self.label(t)
             out.append(self.onto.project(res.values, vocabulary, res.direct_values() if direct else None))

@@ -10,6 +10,7 @@ Every other part of cxr asks this module for vocabularies and projections; nobod
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -30,20 +31,53 @@ CUE_KEYS = ("negation_preceding", "negation_following", "uncertainty_preceding",
 
 #: Label values everywhere in cxr. NaN (missing) = not mentioned.
 POSITIVE, NEGATIVE, UNCERTAIN = 1, 0, -1
-#: Aggregation precedence: a positive mention beats an uncertain one, which beats a negative one.
-PRECEDENCE = {POSITIVE: 3, UNCERTAIN: 2, NEGATIVE: 1}
+#: The vocabulary of the ontology's own labels: the identity projection.
+OWN_VOCABULARY = "padchest"
+#: Precedence, the one rule for merging label values: positive > uncertain > negative (> not mentioned).
+_RANK = {POSITIVE: 3, UNCERTAIN: 2, NEGATIVE: 1}
+
+
+def strongest(old: int | None, new: int) -> int:
+    """The value that wins when a label gets ``new`` and already had ``old`` (None = not yet mentioned).
+
+    Every merge of label values goes through here (mentions of one report, propagation to ancestors,
+    projections), so the precedence cannot drift between them. Ties keep ``old``.
+    """
+    return new if old is None or _RANK[new] > _RANK[old] else old
+
+
+#: ``strongest`` as a table, ``WINNER[old][new]``, for the labeler's per-mention loops: lookups instead
+#: of a call there keep labeling as fast as when each loop spelled the rule out itself. Those loops skip
+#: the lookup for a first value (old None), which always wins.
+WINNER = {old: {new: strongest(old, new) for new in _RANK} for old in (None, *_RANK)}
 
 
 def combine(values: Iterable[Any]) -> float:
-    """Combine label values by precedence positive > uncertain > negative > not mentioned (NaN)."""
-    best, rank = math.nan, 0
-    for v in values:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            continue
-        r = PRECEDENCE.get(int(v), 0)
-        if r > rank:
-            best, rank = int(v), r
-    return best
+    """Combine label values by precedence (``strongest``); NaN / None = not mentioned, other values ignored."""
+    best = None
+    for v in map(_as_value, values):
+        if v is not None:
+            best = strongest(best, v)
+    return math.nan if best is None else best
+
+
+def _as_value(v: Any) -> int | None:
+    """A cell as 1 / 0 / -1; None when not mentioned (None, NaN) or not a label value."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    v = int(v)
+    return v if v in _RANK else None
+
+
+def combine_columns(values):
+    """Row-wise ``combine`` of an N×k float array of label values (NaN = not mentioned) -> N, float32."""
+    import numpy as np
+
+    ranks = np.zeros(values.shape, dtype=np.int8)
+    for value, rank in _RANK.items():
+        ranks[values == value] = rank
+    by_rank = np.array([np.nan, *sorted(_RANK, key=_RANK.__getitem__)], dtype=np.float32)
+    return by_rank[ranks.max(axis=1)] if values.shape[1] else np.full(len(values), np.nan, np.float32)
 
 
 @dataclass(frozen=True)
@@ -69,7 +103,11 @@ class Label:
 
 @dataclass(frozen=True)
 class Projection:
-    """A map from ontology labels onto another vocabulary (CheXpert-14, the paper's 85 categories, ...)."""
+    """A map from ontology labels onto a vocabulary (CheXpert-14, the paper's 85 categories, ...).
+
+    The ontology's own vocabulary is one too, the identity (``Ontology.projection(OWN_VOCABULARY)``), so
+    every consumer handles all vocabularies with the same code.
+    """
     name: str
     description: str
     targets: dict[str, tuple[str, ...]]   # target label -> ontology labels feeding it
@@ -78,10 +116,40 @@ class Projection:
     #: (mention-based, before ancestor propagation), not by the propagated values
     direct: frozenset[str] = frozenset()
     lines: dict[str, int] = field(default_factory=dict)   # target -> line in the YAML file
+    #: the targets are the ontology labels themselves, so the ontology's parent links hold between them
+    identity: bool = False
 
     @property
     def vocabulary(self) -> list[str]:
         return list(self.targets)
+
+    @functools.cached_property
+    def feeds(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        """label -> indices of the targets it feeds: (propagated targets, direct targets)."""
+        tables: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+        for i, (target, sources) in enumerate(self.targets.items()):
+            table = tables[target in self.direct]
+            for src in sources:
+                table.setdefault(src, []).append(i)
+        propagated, direct = ({k: tuple(v) for k, v in t.items()} for t in tables)
+        return propagated, direct
+
+    def cells(self, values: Mapping[str, int], direct: Mapping[str, int] | None = None) -> list[int | None]:
+        """One value per target, the ``strongest`` of the labels feeding it; None when none is mentioned.
+
+        ``values`` hold 1 / 0 / -1 only. Direct targets read ``direct`` (the report's stated values), or
+        ``values`` without it. Walks the few mentioned labels, not every target: rows are sparse.
+        """
+        cells: list[int | None] = [None] * len(self.targets)
+        propagated, direct_feeds = self.feeds
+        for feeds, vals in ((propagated, values), (direct_feeds, values if direct is None else direct)):
+            if not feeds:
+                continue
+            for label, value in vals.items():
+                for i in feeds.get(label, ()):
+                    old = cells[i]
+                    cells[i] = value if old is None else WINNER[old][value]
+        return cells
 
 
 @dataclass
@@ -89,7 +157,7 @@ class Ontology:
     root: Path
     labels: dict[str, Label]
     cues: dict[str, tuple[str, ...]]
-    projections: dict[str, Projection]
+    projections: dict[str, Projection]   # the YAML ones, onto other vocabularies
     _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -100,18 +168,28 @@ class Ontology:
                     self._children[p].append(lab.name)
 
     # --- vocabularies -------------------------------------------------------------------------
-    def vocabulary(self, name: str = "padchest") -> list[str]:
+    @functools.cached_property
+    def _identity(self) -> Projection:
+        # built from the labels, not from a file, so it always lists exactly the labels
+        return Projection(OWN_VOCABULARY, "every ontology label, as itself", {n: (n,) for n in self.labels},
+                          Location(str(self.root / "labels"), 0), identity=True)
+
+    def projection(self, name: str) -> Projection:
+        """A vocabulary as a projection of the ontology labels (the own vocabulary: the identity)."""
+        if name == OWN_VOCABULARY:
+            return self._identity
+        try:
+            return self.projections[name]
+        except KeyError:
+            raise OntologyError([f"unknown vocabulary {name!r}; known: {', '.join(self.vocabularies)}"]) from None
+
+    def vocabulary(self, name: str = OWN_VOCABULARY) -> list[str]:
         """Label names of a vocabulary: 'padchest' (every ontology label) or a projection's name."""
-        if name == "padchest":
-            return list(self.labels)
-        if name not in self.projections:
-            known = ", ".join(["padchest", *self.projections])
-            raise OntologyError([f"unknown vocabulary {name!r}; known: {known}"])
-        return self.projections[name].vocabulary
+        return self.projection(name).vocabulary
 
     @property
     def vocabularies(self) -> list[str]:
-        return ["padchest", *self.projections]
+        return [OWN_VOCABULARY, *self.projections]
 
     # --- graph --------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> Label:
@@ -150,20 +228,15 @@ class Ontology:
     # --- projections --------------------------------------------------------------------------
     def project(self, values: Mapping[str, Any], target: str,
                 direct: Mapping[str, Any] | None = None) -> dict[str, float]:
-        """Project ontology label values onto ``target`` by precedence (see ``combine``).
+        """Project ontology label values onto ``target`` by precedence (see ``strongest``).
 
         ``values`` are the report's (ancestor-propagated) label values; ``direct`` the values the report
         states itself, before propagation (``ReportResult.direct_values()``). Direct targets of the
         projection (``{direct: [...]}`` in its YAML) read ``direct``; without it they read ``values``.
         """
-        if target == "padchest":
-            return {n: values.get(n, math.nan) for n in self.labels}
-        proj = self.projections.get(target)
-        if proj is None:
-            self.vocabulary(target)  # raises the helpful error
-        stated = values if direct is None else direct
-        return {t: combine((stated if t in proj.direct else values).get(s) for s in srcs)  # type: ignore[union-attr]
-                for t, srcs in proj.targets.items()}  # type: ignore[union-attr]
+        proj = self.projection(target)
+        cells = proj.cells(_mentioned(values), None if direct is None else _mentioned(direct))
+        return {t: math.nan if c is None else c for t, c in zip(proj.targets, cells)}
 
     def project_frame(self, frame, target: str):
         """Column-wise ``project`` for a pandas DataFrame of ontology label columns (NaN = not mentioned).
@@ -175,21 +248,21 @@ class Ontology:
         import numpy as np
         import pandas as pd
 
-        if target == "padchest":
-            return frame.reindex(columns=list(self.labels))
-        proj = self.projections[target] if target in self.projections else None
-        if proj is None:
-            self.vocabulary(target)
         out = {}
-        rank_to_value = {3: 1.0, 2: -1.0, 1: 0.0}
-        for t, srcs in proj.targets.items():  # type: ignore[union-attr]
+        for t, srcs in self.projection(target).targets.items():
             cols = [c for c in srcs if c in frame.columns]
-            if not cols:
-                out[t] = np.full(len(frame), np.nan)
-                continue
-            ranks = frame[cols].apply(lambda s: s.map({1: 3, -1: 2, 0: 1})).fillna(0).to_numpy().max(axis=1)
-            out[t] = np.array([rank_to_value.get(int(r), np.nan) for r in ranks])
+            out[t] = combine_columns(frame[cols].to_numpy(dtype=np.float32)).astype(np.float64)
         return pd.DataFrame(out, index=frame.index)
+
+
+def _mentioned(values: Mapping[str, Any]) -> dict[str, int]:
+    """The mentioned values as ints (see ``_as_value``): what ``Projection.cells`` takes."""
+    out = {}
+    for label, v in values.items():
+        v = int(v) if v in _RANK else _as_value(v)   # the usual plain 1 / 0 / -1 without a call
+        if v is not None:
+            out[label] = v
+    return out
 
 
 def _ancestors(onto: Ontology, name: str) -> list[str]:
@@ -381,6 +454,10 @@ def validate(onto: Ontology) -> list[str]:
                 analyse_pattern(pat)
             except PatternError as exc:
                 problems.append(f"{onto.root / 'cues.yaml'}: cue list '{key}': {exc}")
+    if OWN_VOCABULARY in onto.projections:
+        own = onto.projections[OWN_VOCABULARY]
+        problems.append(f"{own.where}: projection name {OWN_VOCABULARY!r} is reserved for the ontology's own "
+                        f"labels (that vocabulary is built from labels/*.yaml); rename it")
     for proj in onto.projections.values():
         for target, srcs in proj.targets.items():
             for s in srcs:

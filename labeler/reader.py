@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from cxr.core.errors import InputError
+from cxr.core.registry import Registry
 
 TABLE_SUFFIXES = {".csv": "csv", ".txt.csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -32,15 +33,8 @@ class ReportSource:
     rows: int | None = None
 
 
-# --- registry: input kind -> opener -----------------------------------------------------------------
-OPENERS: dict[str, Callable[..., ReportSource]] = {}
-
-
-def opener(kind: str):
-    def register(func):
-        OPENERS[kind] = func
-        return func
-    return register
+#: input kind -> opener
+OPENERS: Registry[Callable[..., ReportSource]] = Registry("report input")
 
 
 def input_kind(path: Path) -> str:
@@ -69,7 +63,7 @@ def open_reports(path: str | os.PathLike, text_column: str = "report", id_column
     texts = [c.strip() for c in text_column.split(",") if c.strip()]
     if not texts and kind != "folder":
         raise InputError("--text-column is empty")
-    return OPENERS[kind](path, texts, id_column, chunk_size, encoding)
+    return OPENERS.get(kind)(path, texts, id_column, chunk_size, encoding)
 
 
 def _check_columns(path: Path, available: list[str], texts: list[str], id_column: str) -> None:
@@ -184,18 +178,18 @@ def _open_delimited(path: Path, texts: list[str], id_column: str, chunk_size: in
     return ReportSource(path, kind, chunks)
 
 
-@opener("csv")
+@OPENERS.register("csv")
 def _open_csv(path, texts, id_column, chunk_size, encoding) -> ReportSource:
     return _open_delimited(path, texts, id_column, chunk_size, encoding, ",", "csv")
 
 
-@opener("tsv")
+@OPENERS.register("tsv")
 def _open_tsv(path, texts, id_column, chunk_size, encoding) -> ReportSource:
     return _open_delimited(path, texts, id_column, chunk_size, encoding, "\t", "tsv")
 
 
 # --- Parquet ------------------------------------------------------------------------------------------
-@opener("parquet")
+@OPENERS.register("parquet")
 def _open_parquet(path, texts, id_column, chunk_size, encoding) -> ReportSource:
     import pyarrow.parquet as pq
 
@@ -220,7 +214,7 @@ def _open_parquet(path, texts, id_column, chunk_size, encoding) -> ReportSource:
 
 
 # --- folder of .txt reports (MIMIC-CXR layout: files/p10/p10000032/s50414267.txt) ---------------------
-@opener("folder")
+@OPENERS.register("folder")
 def _open_folder(path, texts, id_column, chunk_size, encoding) -> ReportSource:
     files = sorted(p for p in path.rglob("*.txt") if p.is_file())
     if not files:

@@ -21,6 +21,7 @@ from cxr.core.atomic import atomic_path, check_output_path
 from cxr.labeler.engine import Labeler, is_missing
 from cxr.core.errors import CxrError
 from cxr.labeler.explain import explain_lines
+from cxr.labeler.ontology import OWN_VOCABULARY
 from cxr.core.progress import Progress, null_progress
 from cxr.labeler.projector import Projector
 from cxr.labeler.reader import Chunk, ReportSource
@@ -132,7 +133,7 @@ def default_workers() -> int:
 
 
 def label_reports(source: ReportSource, out: str | os.PathLike, labeler: Labeler, *, id_column: str = "study_id",
-                  vocabulary: str = "padchest", sentences_out: str | os.PathLike | None = None,
+                  vocabulary: str = OWN_VOCABULARY, sentences_out: str | os.PathLike | None = None,
                   explain_out: str | os.PathLike | None = None, workers: int = 1,
                   progress: Progress = null_progress) -> Summary:
     """Label every report of ``source`` into ``out`` (and the optional outputs); returns a summary.

@@ -21,21 +21,14 @@ import numpy as np
 import pandas as pd
 
 from cxr.core.errors import InputError
+from cxr.labeler.ontology import combine_columns
 from cxr.pretrain.data.manifest import ANNOTATION_SEP, ID_COLUMNS, META_PREFIX, TEXT_COLUMNS
 from cxr.pretrain.data.sources.base import SourceFrame
-
-_RANK = {1.0: 3, -1.0: 2, 0.0: 1}
-_VALUE = np.array([np.nan, 0.0, -1.0, 1.0], dtype=np.float32)   # rank -> value
 
 
 def meanings(onto, vocabulary: str) -> dict[str, frozenset[str]]:
     """Each label of ``vocabulary`` as the set of ontology labels it stands for."""
-    if vocabulary == "padchest":
-        return {n: frozenset([n]) for n in onto.vocabulary("padchest")}
-    projection = onto.projections.get(vocabulary)
-    if projection is None:
-        onto.vocabulary(vocabulary)          # raises the helpful unknown-vocabulary error
-    return {t: frozenset(srcs) for t, srcs in projection.targets.items()}
+    return {t: frozenset(srcs) for t, srcs in onto.projection(vocabulary).targets.items()}
 
 
 def plan_target(target: str, target_meaning: frozenset[str], same_vocabulary: bool,
@@ -49,14 +42,6 @@ def plan_target(target: str, target_meaning: frozenset[str], same_vocabulary: bo
     inside = [c for c in annotated if source_meanings.get(c) and source_meanings[c] <= target_meaning]
     covered = frozenset().union(*(source_meanings[c] for c in inside)) if inside else frozenset()
     return inside if inside and covered == target_meaning else []
-
-
-def combine_columns(values: np.ndarray) -> np.ndarray:
-    """Row-wise precedence combine of label values (N×k, NaN = not mentioned) -> N."""
-    ranks = np.zeros(values.shape, dtype=np.int8)
-    for value, rank in _RANK.items():
-        ranks[values == value] = rank
-    return _VALUE[ranks.max(axis=1)] if values.shape[1] else np.full(len(values), np.nan, np.float32)
 
 
 def propagate_up(frame: pd.DataFrame, columns: list[str], onto) -> pd.DataFrame:
@@ -103,7 +88,7 @@ def _project_source(sf: SourceFrame, label_space: str, targets: list[str],
         raise InputError(f"source {sf.name!r}: label column(s) {unknown} are not in its vocabulary "
                          f"{sf.vocabulary!r}")
     frame = sf.frame.reset_index(drop=True)
-    if sf.vocabulary == "padchest":
+    if onto.projection(sf.vocabulary).identity:   # only the ontology's own names carry its hierarchy
         frame = propagate_up(frame, sf.label_columns, onto)
     groups = frame.get("not_annotated", pd.Series("", index=frame.index)).fillna("")
     pieces = []

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from cxr.core.errors import OntologyError
-from cxr.labeler.ontology import check_ontology, combine, load_ontology
+from cxr.labeler.ontology import OWN_VOCABULARY, check_ontology, combine, load_ontology, strongest
 
 CUES = textwrap.dedent("""\
     negation_preceding: ["no"]
@@ -73,6 +73,33 @@ def test_combine_precedence():
     assert combine([0, -1]) == -1
     assert combine([0, float("nan")]) == 0
     assert math.isnan(combine([None, float("nan")]))
+
+
+def test_strongest_is_the_one_precedence_rule():
+    order = [None, 0, -1, 1]   # weakest first
+    for i, old in enumerate(order):
+        for new in order[1:]:
+            assert strongest(old, new) == (new if order.index(new) > i else old)
+
+
+def test_own_vocabulary_is_the_identity_projection_of_the_labels(tmp_path):
+    labels = LABELS + ("  - name: tension pneumothorax\n    parents: [pneumothorax]\n"
+                       "    synonyms: [tension pneumothora*]\n")
+    onto = load_ontology(write_ontology(tmp_path, labels=labels))
+    own = onto.projection(OWN_VOCABULARY)
+    assert own.identity and not onto.projection("mini").identity
+    assert own.targets == {n: (n,) for n in onto.labels}      # follows the label files, no file of its own
+    assert onto.vocabulary(OWN_VOCABULARY)[-1] == "tension pneumothorax"
+    assert onto.vocabularies == [OWN_VOCABULARY, "mini"]
+    values = {"tension pneumothorax": 1, "pneumothorax": 1, "pleural effusion": 0}
+    out = onto.project(values, OWN_VOCABULARY, values)
+    assert list(out) == list(onto.labels)
+    assert {k: v for k, v in out.items() if not math.isnan(v)} == values
+
+
+def test_a_projection_file_may_not_take_the_own_vocabulary_name(tmp_path):
+    root = write_ontology(tmp_path, proj=PROJ.replace("name: mini", f"name: {OWN_VOCABULARY}"))
+    assert any("is reserved" in p for p in check_ontology(root))
 
 
 def test_projection_precedence(tmp_path):
