@@ -3,7 +3,7 @@ DataLoader pipeline, vs the same steps on one batch already in device memory (th
 
 Both loops use the trainer's own objects (``pretrain.engine.trainer.Trainer``: model, objective,
 optimizer, DataLoader with workers / pinned memory / prefetch, uint8 augmentation in workers,
-normalisation on the device) and its step functions, so the only difference is where batches come from.
+normalisation on the device) and its ``Stepper``, so the only difference is where batches come from.
 The ratio real/synthetic says whether data loading keeps the device busy (target on a GPU: >= 0.9).
 Also reported: the loader alone (no model), the ceiling of the data path.
 
@@ -84,8 +84,8 @@ def batches(trainer: Trainer):
 
 
 def step(trainer: Trainer, batch: dict) -> None:
-    trainer._micro_step(batch, 0)
-    trainer._optimizer_step()
+    trainer.stepper.micro(batch, sync=True, where=(0, 0, 0))
+    trainer.stepper.update()
 
 
 def timed_rounds(blocks: dict, repeats: int, sync) -> dict[str, list[float]]:

@@ -74,7 +74,7 @@ def render_one(finding: str, size: int, rng: np.random.Generator) -> np.ndarray:
     from cxr.pretrain.synthetic.anatomy import sample_anatomy
 
     anatomy = sample_anatomy(rng, "AP" if rng.random() < AP_FRACTION else "PA")
-    return render(size, anatomy, {finding: FINDINGS[finding].sample(rng)}, rng)
+    return render(size, anatomy, {finding: FINDINGS.get(finding).sample(rng)}, rng)
 
 
 def prompt_yaml(base: tuple[str, ...], novel: tuple[str, ...], descriptions: dict[str, str]) -> str:

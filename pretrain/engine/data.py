@@ -1,5 +1,6 @@
 """The run's datasets: a ``cxr prepare`` cache read through ``pretrain.data.CacheDataset``, or the in-memory
-toy set (``data.toy: N``). Also the data record saved with the run (hashes checked on resume).
+toy phantoms (``data.toy: N``, ``pretrain.synthetic.toy``). Also the data record saved with the run (hashes
+checked on resume).
 
 The train/val split and the exclusion of evaluation patients happen in ``cxr prepare`` (by patient);
 ``data.val_fraction`` applies to toy data only, and ``data.exclude_patients`` is verified against the
@@ -13,8 +14,9 @@ from typing import Any
 
 from cxr.core.errors import CxrError
 from cxr.core.provenance import file_sha256
+from cxr.datasets.patients import patient_digest
 from cxr.pretrain.config import Config
-from cxr.pretrain.engine.toy import ToyDataset
+from cxr.pretrain.synthetic.toy import toy_split
 
 
 @dataclass
@@ -31,8 +33,7 @@ def build_datasets(cfg: Config) -> DataBundle:
 
 def _toy(cfg: Config) -> DataBundle:
     d = cfg.data
-    kw = dict(n=d.toy, size=d.image_size, val_fraction=d.val_fraction, seed=cfg.seed)
-    train, val = ToyDataset(split="train", **kw), ToyDataset(split="val", **kw)
+    train, val = toy_split(d.toy, d.image_size, d.val_fraction, cfg.seed)
     record = {"source": "toy", "items": d.toy, "hash": f"toy:{d.toy}:{d.image_size}:{d.val_fraction}:{cfg.seed}"}
     return DataBundle(train, val if len(val) else None, train.label_names, record)
 
@@ -54,8 +55,19 @@ def _cache(cfg: Config) -> DataBundle:
     record = {"source": "cache", "cache": str(Path(d.cache).resolve()), "hash": meta.get("fingerprint"),
               "manifest_sha256": (meta.get("manifest") or {}).get("sha256"), "items": meta.get("ok"),
               "split": meta.get("split"), "exclude_patients": meta.get("exclude_patients"),
-              "cache_git_sha": meta.get("git_sha")}
+              "cache_git_sha": meta.get("git_sha"),
+              # what the export needs: how images were squared, the label space, whose images they were
+              "image_mode": meta["images"]["mode"], "vocabulary": d.vocabulary or meta.get("vocabulary"),
+              "patients_sha256": _patients_sha256(d.cache)}
     return DataBundle(train, val if len(val) else None, list(train.label_names), record)
+
+
+def _patients_sha256(cache: str) -> str:
+    """Digest of every patient of the cache (train and val rows: both shaped the encoder)."""
+    import pyarrow.parquet as pq
+    from cxr.pretrain.data.layout import INDEX
+    ids = pq.read_table(Path(cache) / INDEX, columns=["patient_id"]).column("patient_id").to_pylist()
+    return patient_digest(ids)
 
 
 def _label_names(vocabulary: str) -> list[str]:

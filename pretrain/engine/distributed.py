@@ -107,12 +107,3 @@ def broadcast_object(obj: Any, src: int = 0) -> Any:
     box = [obj]
     dist.broadcast_object_list(box, src=src)
     return box[0]
-
-
-def all_true(flag: bool, ctx: DistContext) -> bool:
-    """True only when ``flag`` holds on every process (e.g. 'my loss is finite')."""
-    if not ctx.distributed:
-        return flag
-    t = torch.tensor([0.0 if flag else 1.0], device=ctx.device)
-    dist.all_reduce(t)
-    return bool(t.item() == 0)

@@ -1,4 +1,5 @@
-"""The run folder: where it is, whether it may be (re)used, and the resolved config with provenance.
+"""The run folder: where it is, whether it may be (re)used, the resolved config with provenance, and the
+metrics (``metrics.csv`` and TensorBoard events). Checkpoints: ``checkpoint``.
 
 Resuming checks the new config against the one in the checkpoint: only ``RESUMABLE_KEYS`` may differ
 (see pretrain.config); anything else is refused with the differing keys named, because continuing a
@@ -6,14 +7,16 @@ run under other settings would silently produce a model that no config describes
 """
 from __future__ import annotations
 
+import csv
+import math
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
-from cxr.core.atomic import atomic_write_text
+from cxr.core.atomic import atomic_open, atomic_write_text
 from cxr.core.errors import CxrError
 from cxr.core.provenance import git_sha
 from cxr.pretrain.config import RESUMABLE_KEYS, Config, diff, dump_yaml, flatten, load_config, to_dict
@@ -69,3 +72,60 @@ def write_config(run_dir: Path, cfg: Config, data_record: dict[str, Any], world_
         "resumed_at_step": resumed_at,
     }
     atomic_write_text(run_dir / CONFIG_NAME, dump_yaml({**to_dict(cfg), "provenance": provenance}))
+
+
+# --- metrics ----------------------------------------------------------------------------------------------
+#: Long format (``step,epoch,split,metric,value``) because train and validation log different terms and
+#: per-label AUCs; ``pandas.read_csv(...).pivot_table(index=["step","split"], columns="metric")`` widens it.
+FIELDS = ("step", "epoch", "split", "metric", "value")
+CSV_NAME, TB_DIR = "metrics.csv", "tensorboard"
+
+
+class MetricsLogger:
+    """``metrics.csv`` (flushed every row) and TensorBoard events; rank 0 only.
+
+    On resume, rows past the checkpoint's step (written by the interrupted process) are dropped first, so
+    the file reads as one uninterrupted run.
+    """
+
+    def __init__(self, run_dir: Path, resume_step: int | None = None, tensorboard: bool = True):
+        self.path = run_dir / CSV_NAME
+        if resume_step is not None and self.path.exists():
+            _truncate_after(self.path, resume_step)
+        new = not self.path.exists()
+        self._fh = open(self.path, "a", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._fh)
+        if new:
+            self._csv.writerow(FIELDS)
+            self._fh.flush()
+        self._tb = _tensorboard(run_dir / TB_DIR, resume_step) if tensorboard else None
+
+    def log(self, step: int, epoch: int, split: str, values: Mapping[str, float]) -> None:
+        for name, value in values.items():
+            self._csv.writerow((step, epoch, split, name, repr(float(value))))
+            if self._tb is not None and math.isfinite(value):
+                self._tb.add_scalar(f"{split}/{name}", value, step)
+        self._fh.flush()
+        if self._tb is not None:
+            self._tb.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def _truncate_after(path: Path, step: int) -> None:
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    keep = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(keep)
+
+
+def _tensorboard(folder: Path, resume_step: int | None):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is a dependency, but a broken install must not stop training
+        return None
+    return SummaryWriter(str(folder), purge_step=None if resume_step is None else resume_step + 1)

@@ -1,20 +1,19 @@
 """The training loop: one code path for CPU, one GPU and torchrun (DDP over many GPUs / nodes).
 
 ``train(cfg, resume=None, progress=None)`` is the library entry point; the CLI only builds the config.
-Per optimizer step: ``accum_steps`` micro-batches (DDP gradient sync on the last one only), gradient
-clipping, AdamW, warmup+cosine lr, temperature clamping; a metric row every ``log_every`` steps and
-``checkpoint-last.pt`` every ``ckpt_every`` steps. Per epoch: validation, early stopping on the
-validation loss, ``checkpoint-last.pt`` (+ ``checkpoint-best.pt`` when it improved). At the end the best
-(else last) weights are exported to ``RUN/export``.
+One optimizer step reads top to bottom in three files: ``loader`` (batches: sampling, augmentation,
+collation, to the device), ``step`` (forward, objective terms, backward over ``accum_steps``
+micro-batches, clipping, AdamW and lr step) and ``Trainer._train_epoch`` here (the loop, a metric row
+every ``log_every`` steps, ``checkpoint-last.pt`` every ``ckpt_every`` steps). Per epoch: validation,
+early stopping on the validation loss, ``checkpoint-last.pt`` (+ ``checkpoint-best.pt`` when it
+improved). At the end the best (else last) weights are exported to ``RUN/export``.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import random
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,25 +30,16 @@ from cxr.pretrain.config import Config, to_dict
 from cxr.pretrain.engine import run as runfolder
 from cxr.pretrain.engine.checkpoint import BEST, LAST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from cxr.pretrain.engine.data import build_datasets
-from cxr.pretrain.engine.distributed import (DistContext, all_gather_object, broadcast_object, init_distributed,
-                                         shutdown)
-from cxr.pretrain.engine.finite import FiniteWatch, NonFiniteLoss
+from cxr.pretrain.engine.distributed import (DistContext, all_gather_object, barrier, broadcast_object,
+                                             init_distributed, shutdown)
 from cxr.pretrain.engine.loader import Collate, DevicePrep, EpochBatchSampler, ItemView, make_loader
-from cxr.pretrain.engine.metrics import MetricsLogger
-from cxr.pretrain.engine.schedule import build_scheduler
-from cxr.pretrain.engine.step import forward_terms
+from cxr.pretrain.engine.step import Stepper, TrainingError, Window
 from cxr.pretrain.engine.validation import evaluate
-from cxr.pretrain.export import export_model
+from cxr.pretrain.export import RUN_EXPORT, RUN_TEXT, export_trained
 from cxr.pretrain.models.build import build_model
 from cxr.pretrain.objectives import build_objective
 
 log = logging.getLogger("pretrain")
-EXPORT = "export"
-TEXT_CONFIG = "text-encoder"   # text-encoder config + tokenizer, so `cxr pretrain export` works offline
-
-
-class TrainingError(CxrError):
-    """Training cannot go on (non-finite loss, out of memory, ...); the message says where and what to do."""
 
 
 @dataclass
@@ -94,7 +84,8 @@ class Trainer:
         self.objective = build_objective(cfg)
         self._build_model()
         self._build_loaders()
-        self._build_optimizer()
+        self.stepper = Stepper(self.model, self.net, self.ddp, self.objective, cfg, ctx.device,
+                               self.steps_per_epoch, self.run_dir / LAST)
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.best_val, self.bad_epochs, self.stopped_early = math.inf, 0, False
         self.last_val: dict[str, float] = {}
@@ -143,9 +134,6 @@ class Trainer:
             self.ddp = net = DistributedDataParallel(
                 model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
         self.net = torch.compile(net) if cfg.model.compile else net
-        self.precision = _precision(cfg.train.precision, ctx.device)
-        self.scaler = torch.amp.GradScaler(ctx.device.type, enabled=self.precision == torch.float16)
-        self.finite = FiniteWatch(ctx.device)
 
     def _build_loaders(self) -> None:
         cfg, ctx, d = self.cfg, self.ctx, self.cfg.data
@@ -168,25 +156,9 @@ class Trainer:
                                           collate, d.workers, d.prefetch, pin)
         self.prep = DevicePrep(ctx.device, self.model.mean, self.model.std, cfg.model.channels_last)
 
-    def _build_optimizer(self) -> None:
-        o = self.cfg.optim
-        decay, no_decay = [], []
-        for p in self.model.parameters():
-            if p.requires_grad:
-                # biases, norms and temperatures (1-d / scalars) are not weight-decayed
-                (decay if p.ndim >= 2 else no_decay).append(p)
-        groups = [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-        self.optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=o.betas, eps=o.eps,
-                                           fused=self.ctx.device.type == "cuda")
-        self.total_steps = self.cfg.train.epochs * self.steps_per_epoch
-        warmup = round(o.warmup_epochs * self.steps_per_epoch)
-        self.scheduler = build_scheduler(self.optimizer, self.total_steps, warmup, o.min_lr_ratio)
-
     def _restore(self, ckpt: dict[str, Any]) -> None:
         self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.scheduler.load_state_dict(ckpt["scheduler"])
-        self.scaler.load_state_dict(ckpt["scaler"])
+        self.stepper.load_state_dict(ckpt)
         self.epoch, self.batch_in_epoch, self.step = ckpt["epoch"], ckpt["batch_in_epoch"], ckpt["step"]
         self.best_val, self.bad_epochs = ckpt["best_val"], ckpt["bad_epochs"]
         rng = ckpt["rng"]
@@ -202,9 +174,9 @@ class Trainer:
             self.metrics = None
             return
         runfolder.write_config(self.run_dir, self.cfg, self.data.record, self.ctx.world_size, resumed_at)
-        if self.objective.heads.text and not (self.run_dir / TEXT_CONFIG).exists():
-            self.model.text.save_config(self.run_dir / TEXT_CONFIG)
-        self.metrics = MetricsLogger(self.run_dir, resume_step=resumed_at)
+        if self.objective.heads.text and not (self.run_dir / RUN_TEXT).exists():
+            self.model.text.save_config(self.run_dir / RUN_TEXT)
+        self.metrics = runfolder.MetricsLogger(self.run_dir, resume_step=resumed_at)
 
     # --- the loop ----------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -216,7 +188,7 @@ class Trainer:
         finally:
             if self.metrics is not None:
                 self.metrics.close()
-        _barrier(self.ctx)
+        barrier()
         best = None if math.isinf(self.best_val) else self.best_val
         return TrainResult(self.run_dir, self.step, self.epoch, best, self.stopped_early, export_dir,
                            self.last_val)
@@ -224,57 +196,28 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> None:
         self.train_sampler.set_epoch(epoch, skip=self.batch_in_epoch)
         self.net.train()
-        window = _Window()
-        for batch in self.train_loader:
-            terms = self._micro_step(self.prep(batch), epoch)
+        window = Window()
+        for batch in self.train_loader:   # augmented and collated by the loader's workers
+            last_micro = (self.batch_in_epoch + 1) % self.accum == 0
+            terms = self.stepper.micro(self.prep(batch), sync=last_micro,
+                                       where=(self.step + 1, epoch + 1, self.batch_in_epoch + 1))
             window.add(terms, len(batch["index"]) * self.ctx.world_size)
             self.batch_in_epoch += 1
-            if self.batch_in_epoch % self.accum:
+            if not last_micro:
                 continue
-            self._optimizer_step()
+            self.stepper.update()
             self.step += 1
             self._after_step(epoch, window)
 
-    def _micro_step(self, batch: dict[str, torch.Tensor], epoch: int) -> dict[str, torch.Tensor]:
-        last_micro = (self.batch_in_epoch + 1) % self.accum == 0
-        no_sync = self.ddp.no_sync() if (self.ddp is not None and not last_micro) else contextlib.nullcontext()
-        with no_sync:
-            terms, _, _ = forward_terms(self.net, self.objective, batch, self._autocast(), grad=True)
-            loss = terms["loss"]
-            self.scaler.scale(loss / self.accum).backward()
-        self.finite.push(loss, (self.step + 1, epoch + 1, self.batch_in_epoch + 1))
-        self._check_finite(keep=1)
-        return terms
-
-    def _check_finite(self, keep: int = 0) -> None:
-        try:
-            self.finite.check(keep)
-        except NonFiniteLoss as bad:
-            step, epoch, batch = bad.where
-            raise TrainingError(
-                f"loss is {bad.value} at step {step} (epoch {epoch}, batch {batch}); training stopped. "
-                f"The last good checkpoint is {self.run_dir / LAST} (if one was written). "
-                f"Try a lower optim.lr, train.precision=fp32, or optim.grad_clip=1.0.") from None
-
-    def _optimizer_step(self) -> None:
-        self.scaler.unscale_(self.optimizer)
-        if self.cfg.optim.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scheduler.step()
-        self.model.after_step()
-
-    def _after_step(self, epoch: int, window: "_Window") -> None:
+    def _after_step(self, epoch: int, window: Window) -> None:
         t = self.cfg.train
         end_of_epoch = self.batch_in_epoch == self.steps_per_epoch * self.accum
         if self.step % t.log_every == 0 or end_of_epoch:
             row = window.flush()
-            row["lr"] = self.scheduler.get_last_lr()[0]
+            row["lr"] = self.stepper.scheduler.get_last_lr()[0]
             if self.metrics is not None:
                 self.metrics.log(self.step, epoch, "train", row)
-        self.progress(self.step, self.total_steps, "pretrain")
+        self.progress(self.step, self.stepper.total_steps, "pretrain")
         if self.step % t.ckpt_every == 0:
             self._save(LAST)
 
@@ -303,20 +246,19 @@ class Trainer:
             return {}
         self.val_loader.batch_sampler.set_epoch(0)  # same sentences every epoch: comparable losses
         names = self.data.label_names if self.objective.heads.labels else None
-        val = evaluate(self.net, self.val_loader, self.prep, self.objective, self._autocast(), names,
+        val = evaluate(self.net, self.val_loader, self.prep, self.objective, self.stepper.autocast(), names,
                        self.cfg.data.uncertain, self.cfg.data.missing)
         self.last_val = val
         return val
 
     # --- state ---------------------------------------------------------------------------------------------
     def _save(self, name: str) -> None:
-        self._check_finite()   # never write weights a non-finite loss has touched
+        self.stepper.finite.check()   # never write weights a non-finite loss has touched
         rng = all_gather_object(capture_rng())
         if not self.ctx.is_main:
             return
         save_checkpoint(self.run_dir / name, {
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(), "rng": rng,
+            "model": self.model.state_dict(), **self.stepper.state_dict(), "rng": rng,
             "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "step": self.step,
             "best_val": self.best_val, "bad_epochs": self.bad_epochs,
             "config": to_dict(self.cfg), "data_hash": self.data.record.get("hash"),
@@ -331,57 +273,14 @@ class Trainer:
         extra = {"objective": self.cfg.objective.name, "source": {
             "run": str(self.run_dir.resolve()), "checkpoint": which, "step": self.step,
             "git_sha": git_sha()}}
-        return export_model(self.model, self.run_dir / EXPORT, backbone=self.cfg.model.backbone,
-                            image_size=self.cfg.data.image_size, label_names=self.data.label_names, extra=extra)
-
-    def _autocast(self):
-        # (the dtype of a disabled autocast is irrelevant but must be one the device type accepts)
-        return torch.autocast(self.ctx.device.type, dtype=self.precision or torch.bfloat16,
-                              enabled=self.precision is not None)
-
-
-class _Window:
-    """Running sums of the loss terms between two metric rows (kept on the device: no sync per step)."""
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self) -> None:
-        self.sums: dict[str, torch.Tensor] = {}
-        self.steps, self.images, self.start = 0, 0, time.perf_counter()
-
-    def add(self, terms: dict[str, torch.Tensor], images: int) -> None:
-        for k, v in terms.items():
-            self.sums[k] = self.sums.get(k, 0) + v.detach().float()
-        self.steps += 1
-        self.images += images
-
-    def flush(self) -> dict[str, float]:
-        elapsed = time.perf_counter() - self.start
-        row = {k: float(v) / max(self.steps, 1) for k, v in self.sums.items()}
-        row["images_per_s"] = self.images / elapsed if elapsed > 0 else float("nan")
-        self.reset()
-        return row
-
-
-def _precision(name: str, device: torch.device) -> torch.dtype | None:
-    """None = fp32 without autocast."""
-    if name == "auto":
-        name = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-    if name == "fp16" and device.type != "cuda":
-        raise CxrError("train.precision=fp16 needs a CUDA device (use bf16 or fp32 on CPU)")
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[name]
+        return export_trained(self.model, self.cfg, self.run_dir / RUN_EXPORT, label_names=self.data.label_names,
+                              data=self.data.record, extra=extra)
 
 
 def _seed(seed: int) -> None:
     torch.manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
-
-
-def _barrier(ctx: DistContext) -> None:
-    if ctx.distributed:
-        dist.barrier()
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:

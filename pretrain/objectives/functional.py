@@ -41,32 +41,16 @@ def label_logits(embedding: torch.Tensor, prototypes: torch.Tensor, scale: torch
     return embedding @ prototypes.t() * scale
 
 
-def info_nce(image: torch.Tensor, text: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """Symmetric InfoNCE: row i of ``image`` and ``text`` form the only positive pair."""
-    logits = image @ text.t() * scale
-    target = torch.arange(len(image), device=image.device)
-    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
-
-
-def soft_info_nce(image: torch.Tensor, text: torch.Tensor, scale: torch.Tensor,
-                  positives: torch.Tensor) -> torch.Tensor:
-    """InfoNCE with several positives per row: targets are ``positives`` normalised per row
-    (image->text rows of ``positives``, text->image its columns). ``positives`` must include the diagonal."""
-    logits = image @ text.t() * scale
-    pos = positives.float()
-    i2t = pos / pos.sum(1, keepdim=True)
-    t2i = pos.t() / pos.t().sum(1, keepdim=True)
-    return (F.cross_entropy(logits, i2t) + F.cross_entropy(logits.t(), t2i)) / 2
-
-
 #: Logit given to excluded pairs: exp() of it is 0 in fp32, yet it is finite (all-excluded rows stay finite).
 _EXCLUDED = -1e4
 
 
 def masked_contrastive(image: torch.Tensor, text: torch.Tensor, scale: torch.Tensor, positives: torch.Tensor,
                        valid: torch.Tensor) -> torch.Tensor:
-    """``soft_info_nce`` restricted to the rows where ``valid`` holds, without indexing by a mask (which
-    would force a host-device sync): excluded pairs get a -1e4 logit and excluded rows weight 0.
+    """Symmetric InfoNCE with several positives per row (targets: ``positives`` normalised per row, image->text
+    by rows, text->image by columns; the diagonal must be positive), restricted to the rows where ``valid``
+    holds without indexing by a mask (which would force a host-device sync): excluded pairs get a -1e4
+    logit and excluded rows weight 0.
     0 (with every input still in the graph, as DDP needs) when fewer than 2 rows are valid."""
     v = valid.bool()
     pair_ok = v.unsqueeze(1) & v.unsqueeze(0)

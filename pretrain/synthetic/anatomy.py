@@ -87,17 +87,6 @@ class Canvas:
     radius: dict = field(default_factory=dict)         # side -> elliptic radius from lung centre
     markings: np.ndarray = None                        # type: ignore[assignment]
 
-    def lung_point(self, rng: np.random.Generator, side: str, max_radius: float = 0.7,
-                   y_range: tuple[float, float] = (-0.8, 0.6)) -> tuple[float, float]:
-        """A random point well inside one lung (in the anatomy's coordinates)."""
-        a = self.anatomy
-        for _ in range(50):
-            r, t = max_radius * np.sqrt(rng.random()), rng.uniform(0, 2 * np.pi)
-            u, v = r * np.cos(t), r * np.sin(t)
-            if y_range[0] <= v <= y_range[1]:
-                break
-        return SIDE_SIGN[side] * a.lung_center_x + u * a.lung_rx, a.lung_center_y + v * a.lung_ry
-
 
 def new_canvas(size: int, anatomy: Anatomy) -> Canvas:
     x0, y0 = base_grid(size)

@@ -10,8 +10,8 @@ import pandas as pd
 from cxr.core.atomic import atomic_path
 from cxr.core.errors import InputError
 from cxr.core.progress import Progress, null_progress
-from cxr.pretrain.synthetic.anatomy import Anatomy, draw_anatomy, new_canvas, sample_anatomy
-from cxr.pretrain.synthetic.findings import DEFAULT_FINDINGS, FINDINGS
+from cxr.pretrain.synthetic.anatomy import Anatomy, Canvas, draw_anatomy, new_canvas, sample_anatomy
+from cxr.pretrain.synthetic.findings import DEFAULT_FINDINGS, FINDINGS, Finding
 from cxr.pretrain.synthetic.reports import WORDING, write_report
 
 SOURCE = "synthetic"
@@ -26,6 +26,10 @@ class SynthConfig:
     hedge_rate: float = 0.15       # share of present findings the report only hedges
     ap_fraction: float = 0.3
     noise: float = 0.02
+    # The toy task (``pretrain.synthetic.toy``) makes findings easy to see; the defaults are realistic.
+    standard_patient: bool = False   # every study shows the same default chest, without positioning jitter
+    contrast: float = 1.0            # scales the density change each finding draws
+    prevalence: float | None = None  # every finding in this share of studies (None: each finding's own)
 
     def check(self) -> None:
         unknown = [f for f in self.findings if f not in FINDINGS]
@@ -33,6 +37,9 @@ class SynthConfig:
             raise InputError(f"unknown phantom finding(s) {unknown}; known: {', '.join(FINDINGS)}")
         if self.size < 32:
             raise InputError(f"phantom size must be at least 32 px, got {self.size}")
+
+    def prevalence_of(self, finding: str) -> float:
+        return FINDINGS.get(finding).prevalence if self.prevalence is None else self.prevalence
 
 
 @dataclass
@@ -42,14 +49,23 @@ class SyntheticCorpus:
 
 
 def render(size: int, anatomy: Anatomy, present: dict[str, dict], rng: np.random.Generator,
-           noise: float = 0.02) -> np.ndarray:
+           noise: float = 0.02, contrast: float = 1.0) -> np.ndarray:
     """One phantom image (uint8) of ``anatomy`` showing the ``present`` findings."""
     for name, params in present.items():
-        anatomy = FINDINGS[name].adjust(anatomy, params)
+        anatomy = FINDINGS.get(name).adjust(anatomy, params)
     canvas = draw_anatomy(new_canvas(size, anatomy), rng)
     for name, params in present.items():
-        FINDINGS[name].draw(canvas, params, rng)
+        _draw(FINDINGS.get(name), canvas, params, rng, contrast)
     return _expose(canvas.density, anatomy.view, rng, noise)
+
+
+def _draw(finding: Finding, canvas: Canvas, params: dict, rng: np.random.Generator, contrast: float) -> None:
+    if contrast == 1.0:   # the realistic phantoms: no copy, the exact arithmetic of the finding itself
+        finding.draw(canvas, params, rng)
+        return
+    before = canvas.density.copy()
+    finding.draw(canvas, params, rng)
+    canvas.density = before + contrast * (canvas.density - before)
 
 
 def _expose(density: np.ndarray, view: str, rng: np.random.Generator, noise: float) -> np.ndarray:
@@ -85,9 +101,9 @@ def _schedule(n: int, config: SynthConfig):
     while k < n:
         visits = int(rng.integers(config.studies_per_patient[0], config.studies_per_patient[1] + 1))
         prng = np.random.default_rng([config.seed, 2, patient])
-        traits = {"anatomy": sample_anatomy(prng),
-                  "chronic": {f: FINDINGS[f].sample(prng) for f in config.findings
-                              if FINDINGS[f].persistent and prng.random() < FINDINGS[f].prevalence}}
+        traits = {"anatomy": Anatomy() if config.standard_patient else sample_anatomy(prng),
+                  "chronic": {f: FINDINGS.get(f).sample(prng) for f in config.findings
+                              if FINDINGS.get(f).persistent and prng.random() < config.prevalence_of(f)}}
         for visit in range(min(visits, n - k)):
             yield patient, visit, traits
             k += 1
@@ -97,19 +113,19 @@ def _schedule(n: int, config: SynthConfig):
 def _study(k: int, patient: int, visit: int, traits: dict, config: SynthConfig,
            rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     view = "AP" if rng.random() < config.ap_fraction else "PA"
-    jitter = sample_anatomy(rng, view)
+    jitter = Anatomy() if config.standard_patient else sample_anatomy(rng, view)
     base: Anatomy = traits["anatomy"]
     anatomy = replace(base, shift=jitter.shift, rotation=jitter.rotation, view=view,
                       heart_halfwidth=base.heart_halfwidth * (1.08 if view == "AP" else 1.0))
     present = {f: p for f, p in traits["chronic"].items()}
     for name in config.findings:
-        if not FINDINGS[name].persistent and rng.random() < FINDINGS[name].prevalence:
-            present[name] = FINDINGS[name].sample(rng)
+        if not FINDINGS.get(name).persistent and rng.random() < config.prevalence_of(name):
+            present[name] = FINDINGS.get(name).sample(rng)
     present = {f: present[f] for f in config.findings if f in present}   # stable order in the report
     # Devices are never hedged: a wire is either seen or not.
-    hedged = {f for f in present if WORDING[f].hedged is not None and rng.random() < config.hedge_rate}
+    hedged = {f for f in present if WORDING.get(f).hedged is not None and rng.random() < config.hedge_rate}
     absent = [f for f in config.findings if f not in present]
-    image = render(config.size, anatomy, present, rng, config.noise)
+    image = render(config.size, anatomy, present, rng, config.noise, config.contrast)
     study = f"s{k:07d}"
     row = {"path": f"images/p{patient:06d}_{study}.png", "patient_id": f"p{patient:06d}", "study_id": study,
            "source": SOURCE, "view": view, "report": write_report(present, absent, hedged, view, rng),

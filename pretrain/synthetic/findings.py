@@ -9,15 +9,16 @@ from typing import ClassVar
 
 import numpy as np
 
+from cxr.core.registry import Registry
 from cxr.pretrain.synthetic.anatomy import SIDE_SIGN, SIDES, Anatomy, Canvas, smooth_noise, smooth_step
 
-FINDINGS: dict[str, "Finding"] = {}
+#: finding name -> the (stateless) instance that samples and draws it
+FINDINGS: Registry["Finding"] = Registry("phantom finding")
 
 
 def register_finding(cls: type["Finding"]) -> type["Finding"]:
-    if cls.name in FINDINGS:
-        raise ValueError(f"finding {cls.name!r} registered twice")
-    FINDINGS[cls.name] = cls()
+    """Class decorator: the name is the class's own ``name``, so it is not written twice."""
+    FINDINGS.register(cls.name)(cls())
     return cls
 
 

@@ -117,11 +117,11 @@ def test_image_only_encoder_refuses_zero_shot_alone_and_skips_it_in_both(tmp_pat
 
 def test_shipped_covid_description_composes_through_the_real_labeler():
     """The paper's example: COVID's description names lung opacity and consolidation in a DLILP head."""
-    from cxr.evaluate.describe import default_describe
+    from cxr.evaluate.describe import LabelerDescribe
     from cxr.evaluate.tasks import get_task
 
-    describe, onto, warning = default_describe()
-    assert describe is not None, f"labeler not available: {warning}"
+    describe = LabelerDescribe()
+    onto = describe.onto
     classes = list(get_task("covid").classes)
     head = onto.vocabulary("dlilp")
     ce = build_class_embeddings(QuadrantEncoder(head), classes, load_prompts("covid", classes), describe, onto)

@@ -11,7 +11,7 @@ from cxr.pretrain.config import Config
 from cxr.pretrain.objectives import OBJECTIVES, build_objective
 from cxr.pretrain.objectives.clip import Clip
 from cxr.pretrain.objectives.dlilp import DLILP
-from cxr.pretrain.objectives.functional import info_nce, masked_bce, resolve_targets, soft_info_nce
+from cxr.pretrain.objectives.functional import masked_bce, resolve_targets
 from cxr.pretrain.objectives.unicl import UniCL, positive_pairs
 from cxr.pretrain.objectives.unimodal import Unimodal
 
@@ -25,6 +25,25 @@ def softplus(x: float) -> float:
 def bce(logit: float, target: float) -> float:
     """-[t log s(x) + (1-t) log(1-s(x))] = softplus(x) - t*x"""
     return softplus(logit) - target * logit
+
+
+# Reference contrastive losses, written the textbook way (the objectives use masked_contrastive).
+def info_nce(image: torch.Tensor, text: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE: row i of ``image`` and ``text`` form the only positive pair."""
+    logits = image @ text.t() * scale
+    target = torch.arange(len(image), device=image.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+
+
+def soft_info_nce(image: torch.Tensor, text: torch.Tensor, scale: torch.Tensor,
+                  positives: torch.Tensor) -> torch.Tensor:
+    """InfoNCE with several positives per row: targets are ``positives`` normalised per row
+    (image->text rows of ``positives``, text->image its columns). ``positives`` must include the diagonal."""
+    logits = image @ text.t() * scale
+    pos = positives.float()
+    i2t = pos / pos.sum(1, keepdim=True)
+    t2i = pos.t() / pos.t().sum(1, keepdim=True)
+    return (F.cross_entropy(logits, i2t) + F.cross_entropy(logits.t(), t2i)) / 2
 
 
 # --- label policies ----------------------------------------------------------------------------------------

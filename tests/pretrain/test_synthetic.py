@@ -123,3 +123,30 @@ def test_cli_synth_then_prepare(tmp_path):
     assert item["has_report"] and item["text"] and item["image"].shape == (1, 48, 48)
     from PIL import Image
     np.testing.assert_array_equal(item["image"][0].numpy(), np.asarray(Image.open(out / manifest["path"][ds._rows[0]])))
+
+
+def test_toy_dataset_is_a_view_on_phantoms_with_the_cache_item_contract():
+    from cxr.pretrain.data.text import split_sentences
+    from cxr.pretrain.synthetic.toy import TOY_FINDINGS, toy_config, toy_split
+
+    train, val = toy_split(30, 32, 0.2, seed=4)
+    assert (len(train), len(val)) == (24, 6) and train.label_names == list(TOY_FINDINGS)
+    corpus = generate(30, toy_config(32, seed=4))
+    for ds, offset in ((train, 0), (val, 24)):
+        for i in range(len(ds)):
+            item, row = ds[i], corpus.manifest.iloc[offset + i]
+            np.testing.assert_array_equal(item["image"][0].numpy(), corpus.images[offset + i])
+            truth = row[list(TOY_FINDINGS)].to_numpy(float)
+            hedged = [TOY_FINDINGS.index(f) for f in filter(None, row["meta_hedged"].split("|"))]
+            truth[hedged] = -1
+            if (offset + i) % 3 == 2:   # a label-only source: last label not annotated, a label prompt
+                assert not item["has_report"] and not item["annotated"][-1] and np.isnan(item["labels"][-1])
+                np.testing.assert_array_equal(item["labels"][:-1].numpy(), truth[:-1])
+            else:
+                assert item["has_report"] and item["annotated"].all() and item["text"] in split_sentences(row["report"])
+                np.testing.assert_array_equal(item["labels"].numpy(), truth)
+    texts = [train[0]["text"]]
+    for epoch in range(1, 6):
+        train.set_epoch(epoch)
+        texts.append(train[0]["text"])
+    assert len(set(texts)) > 1   # another sentence of the same report in another epoch

@@ -46,3 +46,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def train_on_resized_cache(root: Path, objective: str = "dlilp") -> tuple[Config, Path]:
+    """A tiny run pre-trained on a ``cxr prepare`` cache of *resized* (stretched, not padded) 40x32 PNGs."""
+    from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache
+    from cxr.pretrain.engine.trainer import train
+    from tests.pretrain.data_helpers import fixture_ontology, image_folder, write_manifest_csv
+
+    manifest = write_manifest_csv(root, image_folder(root, 16))
+    cache = root / "cache"
+    prepare_cache(manifest, cache, PrepareConfig(size=32, mode="resize", val_fraction=0.25), onto=fixture_ontology())
+    cfg = tiny_config(root, objective, "data.toy=0", "data.vocabulary=", "train.epochs=1", "train.batch_size=4")
+    cfg.data.cache = str(cache)   # set directly: an override is parsed as YAML
+    train(cfg)
+    return cfg, cache
