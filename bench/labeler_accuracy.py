@@ -1,7 +1,7 @@
 """Accuracy of the report labeler on the Open-i development reports (iu_dev.csv).
 
 Each report is built as ``FINDINGS: <findings>\\nIMPRESSION: <impression>`` (missing parts skipped; rows with
-neither are left out), labeled with ``labeler.engine.Labeler`` and compared with the three gold columns:
+neither are left out), labeled with ``cxr.labeler.engine.Labeler`` and compared with the three gold columns:
 
 - ``padchest_gold``  ontology labels, scored on labels with >= 10 gold positives in the whole file;
 - ``chexpert_gold``  the labeler output projected with ``ontology/projections/chexpert.yaml``;

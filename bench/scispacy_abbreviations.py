@@ -11,7 +11,7 @@ pipeline can expand SF to its long form before labeling. This script measures, o
 2. the reports in which it finds abbreviation definitions, and which (short form, long form, uses);
 3. the label effect: every detected use of a short form (not the SF inside its own defining parentheses,
    which would read "long form (long form)") is replaced by its long form, the expanded text is labeled
-   with ``labeler.engine.Labeler`` and scored with bench/labeler_accuracy.py's ``evaluate`` (imported):
+   with ``cxr.labeler.engine.Labeler`` and scored with bench/labeler_accuracy.py's ``evaluate`` (imported):
    micro / macro F1 on PadChest / CheXpert / NegBio (headline variants of that script) before and after,
    and the number of reports whose label values change;
 4. the speed cost: engine alone vs detector + expansion + engine, one core, sentence cache off, on all

@@ -1,7 +1,7 @@
 """Training throughput: img/s of full training steps fed from a `cxr prepare` cache through the engine's
 DataLoader pipeline, vs the same steps on one batch already in device memory (the synthetic upper bound).
 
-Both loops use the trainer's own objects (``pretrain.engine.trainer.Trainer``: model, objective,
+Both loops use the trainer's own objects (``cxr.pretrain.engine.trainer.Trainer``: model, objective,
 optimizer, DataLoader with workers / pinned memory / prefetch, uint8 augmentation in workers,
 normalisation on the device) and its ``Stepper``, so the only difference is where batches come from.
 The ratio real/synthetic says whether data loading keeps the device busy (target on a GPU: >= 0.9).

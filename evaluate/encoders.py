@@ -217,11 +217,9 @@ def resolve_vocabulary(spec: str) -> list[str]:
 
 @ENCODERS.register("export")
 def _load_export(path: str, options: EncoderOptions) -> EncoderHandle:
+    from cxr.pretrain.export import load_export
+
     export_dir = find_export_dir(path)
-    try:
-        from cxr.pretrain.export import load_export
-    except ImportError as exc:
-        raise CxrError(f"cannot load cxr exports: pretrain.export is unavailable ({exc})") from None
     if options.weights:
         raise InputError("--weights applies to timm:NAME backbones; an export carries its own weights")
     model = load_export(export_dir)
