@@ -33,17 +33,14 @@ NAME = register_dataset("rsna", "RSNA Pneumonia Detection Challenge", __name__)
 TRAIN_LABELS = ("stage_2_train_labels.csv", "stage_1_train_labels.csv")
 DETAILED_CLASSES = ("stage_2_detailed_class_info.csv", "stage_1_detailed_class_info.csv")
 NORMAL = "Normal"
-
-
-def image_path(patient_id: str) -> str:
-    return f"stage_2_train_images/{patient_id}.dcm"
+PATH_TEMPLATE = "stage_2_train_images/{id}.dcm"
 
 
 def read_train_labels(path: Path) -> pd.DataFrame:
     """One row per image, sorted by patient: path, patient_id, target (1 when any box row says 1)."""
     boxes = read_csv_text(path, ("patientId", "Target"))
     target = parse_label_columns(boxes, ["Target"], path)["Target"].groupby(boxes["patientId"]).max()
-    return one_image_per_patient(target.index, image_path).assign(target=target.to_numpy())
+    return one_image_per_patient(target.index, PATH_TEMPLATE).assign(target=target.to_numpy())
 
 
 def read_detailed_classes(path: Path) -> pd.DataFrame:

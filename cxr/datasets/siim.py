@@ -30,14 +30,11 @@ from cxr.datasets.rows import one_image_per_patient
 NAME = register_dataset("siim", "SIIM-ACR Pneumothorax", __name__)
 TRAIN_RLE = ("train-rle.csv", "stage_2_train.csv")
 NO_MASK = "-1"
-
-
-def image_path(image_id: str) -> str:
-    return f"{image_id}.dcm"
+PATH_TEMPLATE = "{id}.dcm"   # found anywhere below the image folder
 
 
 def read_masks(path: Path) -> pd.DataFrame:
     """One row per image, sorted by ImageId: path, patient_id, has_mask (any mask row other than '-1')."""
     frame = read_csv_text(path, ("ImageId", "EncodedPixels"))
     has_mask = (frame["EncodedPixels"].str.strip() != NO_MASK).groupby(frame["ImageId"].str.strip()).any()
-    return one_image_per_patient(has_mask.index, image_path).assign(has_mask=has_mask.to_numpy())
+    return one_image_per_patient(has_mask.index, PATH_TEMPLATE).assign(has_mask=has_mask.to_numpy())

@@ -36,8 +36,7 @@ LABEL_FILES = {"train": "image_labels_train.csv", "test": "image_labels_test.csv
 SPELLINGS = {"Brocho-pneumonia": "Broncho-pneumonia"}
 
 
-def image_path(part: str, image_id: str) -> str:
-    return f"{part}/{image_id}.dicom"
+PATH_TEMPLATE = "{part}/{id}.dicom"    # part: train or test
 
 
 def read_image_labels(path: Path, part: str, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -47,5 +46,5 @@ def read_image_labels(path: Path, part: str, columns: tuple[str, ...]) -> pd.Dat
     require_columns(table, ("image_id", *columns), path)
     marked = parse_label_columns(table, list(columns), path).eq(1.0)
     merged = marked.groupby(table["image_id"]).any().astype("float32")
-    rows = one_image_per_patient(merged.index, lambda image_id: image_path(part, image_id))
+    rows = one_image_per_patient(merged.index, PATH_TEMPLATE, part=part)
     return pd.concat([rows, merged.reset_index(drop=True)], axis=1)
