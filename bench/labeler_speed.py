@@ -1,17 +1,26 @@
 """Speed of `cxr label` (whole command, start-up included) against a naive labeler, in one script.
 
-Input: the Open-i development reports (FINDINGS + IMPRESSION of /work/shared/data/reports-dev/iu_dev.csv)
-repeated and shuffled to --reports rows in a temporary CSV; the embedded sample reports when that file is
-absent. Every figure is the median of --runs runs.
+Two inputs of --reports rows each, in temporary CSVs:
+
+- "repetitive": the Open-i development reports (FINDINGS + IMPRESSION of
+  /work/shared/data/reports-dev/iu_dev.csv; the embedded sample reports when that file is absent) repeated
+  and shuffled, so nearly every sentence hits the sentence cache;
+- "unique": Open-i-shaped reports in which no sentence repeats anywhere (bench/unique_corpus.py; the
+  duplicate count is checked and reported), so the sentence cache is useless.
+
+Every figure is the median of --runs runs; the command runs are interleaved (run 1 of every case, then
+run 2, ...) so that a change in the machine's load hits all cases alike.
 
 Measured:
-1. ``cxr label`` as a subprocess, wall clock from process start to exit: all cores (default), 1 worker,
-   and without the sentence cache (repeated input makes the cache look better than on real corpora, so
-   the no-cache figure is the honest one; the cache hit rate of one pass over the distinct reports is
-   reported alongside).
-2. The naive labeler for scale, in-process on --baseline-reports reports (spaCy start-up not counted):
-   one regular expression per label (its synonyms joined) finds mentions, negspacy's default clinical
-   termset (spaCy blank English + sentencizer + Negex) decides negation. The ratio compares reports/s.
+1. ``cxr label`` as a subprocess, wall clock from process start to exit, on both inputs: all cores
+   (default) and 1 worker; on the repetitive input also without the sentence cache. Start-up: ``cxr label
+   --help``, one report, and the 42 embedded samples. Peak memory (sum of the RSS of the process and its
+   workers, sampled every 50 ms) on --rss-mb inputs of growing size: bounded memory means the peak does
+   not grow with the input.
+2. The naive labeler for scale, in-process on --baseline-reports reports of each input (spaCy start-up not
+   counted): one regular expression per label (its synonyms joined) finds mentions, negspacy's default
+   clinical termset (spaCy blank English + sentencizer + Negex) decides negation. The ratios compare
+   reports/s of the whole ``cxr label`` command with the naive labeler's.
 3. Sentence splitting: the regex splitter against scispacy's pysbd (defined here, passed to
    ``Labeler(splitter=...)``), speed of the engine on the same reports and, when bench/labeler_accuracy.py
    is present, the micro/macro F1 of each.
@@ -27,6 +36,7 @@ import io
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +51,7 @@ from cxr.labeler.engine import Labeler  # noqa: E402
 from cxr.labeler.ontology import load_ontology  # noqa: E402
 from cxr.labeler.samples import SAMPLE_REPORTS  # noqa: E402
 from timing import median_seconds  # noqa: E402  (bench/ is on sys.path as the script folder)
+from unique_corpus import unique_reports  # noqa: E402
 
 DEV = Path("/work/shared/data/reports-dev/iu_dev.csv")
 OUT = ROOT / "bench" / "out" / "labeler_speed.json"
@@ -58,22 +69,60 @@ def _dev_text(row: dict) -> str:
     return "\n".join(parts)
 
 
-def write_input(texts: list[str], n: int, path: Path, seed: int = 0) -> None:
+def write_input(texts: list[str], n: int, path: Path, seed: int = 0, shuffle: bool = True) -> None:
     rng = random.Random(seed)
     rows = [texts[i % len(texts)] for i in range(n)]
-    rng.shuffle(rows)
+    if shuffle:
+        rng.shuffle(rows)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["study_id", "report"])
         w.writerows((f"r{i:07d}", t) for i, t in enumerate(rows))
 
 
+def label_command(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "cxr.cli.main", "label", *args, "--no-progress"]
+
+
 def time_command(args: list[str], runs: int) -> float:
-    cmd = [sys.executable, "-m", "cxr.cli.main", "label", *args, "--no-progress"]
+    cmd = label_command(args)
 
     def once():
         subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
     return median_seconds(once, runs)
+
+
+def time_interleaved(cases: dict[str, list[str]], runs: int) -> dict[str, float]:
+    """Median wall time of each command; run i of every case before run i + 1 of any."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, cmd in cases.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def peak_rss(cmd: list[str]) -> dict:
+    """Run ``cmd``; the peak of the summed RSS of it and its child processes (MiB), sampled every 50 ms."""
+    import psutil
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ps = psutil.Process(proc.pid)
+    peak = peak_one = 0
+    while proc.poll() is None:
+        try:
+            rss = [p.memory_info().rss for p in [ps, *ps.children(recursive=True)]]
+        except psutil.Error:
+            rss = []
+        if rss:
+            peak, peak_one = max(peak, sum(rss)), max(peak_one, max(rss))
+        time.sleep(0.05)
+    if proc.returncode:
+        raise RuntimeError(f"{cmd} failed with {proc.returncode}")
+    return {"peak_rss_mib_all_processes": round(peak / 2**20), "peak_rss_mib_one_process": round(peak_one / 2**20),
+            "seconds": round(time.perf_counter() - start, 1)}
 
 
 # --- the naive baseline ---------------------------------------------------------------------------------
@@ -169,19 +218,62 @@ def machine_parallelism(runs: int) -> dict:
 
 
 # --- sections of the benchmark -------------------------------------------------------------------------------
-def bench_command(texts, args, tmp: Path) -> dict:
-    path = tmp / "reports.csv"
-    write_input(texts, args.reports, path)
+def duplicate_sentences(onto, texts) -> dict:
+    """Sentences of ``texts`` (as the labeler splits and lower-cases them) that occur more than once."""
+    lab = Labeler(onto, cache_size=0)
+    seen: set[str] = set()
+    total = 0
+    for t in texts:
+        for _, sentence, _ in lab.label(t).sentences:
+            total += 1
+            seen.add(sentence.lower())
+    return {"sentences": total, "distinct": len(seen), "duplicates": total - len(seen)}
+
+
+def bench_command(inputs: dict[str, Path], args, tmp: Path) -> dict:
     out = str(tmp / "labels.csv")
-    common = [str(path), "-o", out] + (["--ontology", str(args.ontology)] if args.ontology else [])
-    res = {"reports": args.reports, "runs": args.runs, "cores": os.cpu_count()}
-    for name, extra in [("all_cores", []), ("one_worker", ["--workers", "1"]),
-                        ("all_cores_no_cache", ["--sentence-cache", "0"])]:
-        sec = time_command(common + extra, args.runs)
-        res[name] = {"seconds": round(sec, 3), "reports_per_s": round(args.reports / sec)}
-    startup = time_command(["--sample", "-o", out] + common[3:], args.runs)
-    res["startup_seconds_42_samples"] = round(startup, 3)
+    onto_args = ["--ontology", str(args.ontology)] if args.ontology else []
+    cases = {}
+    for corpus, path in inputs.items():
+        common = [str(path), "-o", out] + onto_args
+        cases[f"{corpus}/all_cores"] = label_command(common)
+        cases[f"{corpus}/one_worker"] = label_command(common + ["--workers", "1"])
+        if corpus == "repetitive":
+            cases[f"{corpus}/all_cores_no_cache"] = label_command(common + ["--sentence-cache", "0"])
+    one = tmp / "one.csv"
+    with open(inputs["unique"], newline="", encoding="utf-8") as src, open(one, "w", newline="", encoding="utf-8") as dst:
+        csv.writer(dst).writerows(row for row, _ in zip(csv.reader(src), range(2)))
+    cases["startup/help"] = label_command(["--help"])
+    cases["startup/one_report"] = label_command([str(one), "-o", out] + onto_args)
+    cases["startup/42_samples"] = label_command(["--sample", "-o", out] + onto_args)
+    load_before = os.getloadavg()
+    seconds = time_interleaved(cases, args.runs)
+    res: dict = {"reports": args.reports, "runs": args.runs, "cores": os.cpu_count(),
+                 "load_average_before": [round(x, 2) for x in load_before],
+                 "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+    for name, sec in seconds.items():
+        group, case = name.split("/")
+        entry = {"seconds": round(sec, 3)}
+        if group != "startup":
+            entry["reports_per_s"] = round(args.reports / sec)
+        res.setdefault(group, {})[case] = entry
     return res
+
+
+def bench_memory(texts: list[str], sizes_mb: list[int], args, tmp: Path) -> dict:
+    """Peak RSS of the default command on inputs of growing size (the unique reports repeated)."""
+    out: dict = {}
+    per_row = sum(len(t.encode()) + 12 for t in texts) / len(texts)
+    for mb in sizes_mb:
+        path = tmp / f"big_{mb}mb.csv"
+        n = int(mb * 2**20 / per_row)
+        write_input(texts, n, path, shuffle=False)
+        res = peak_rss(label_command([str(path), "-o", str(tmp / "big_labels.csv")]))
+        res.update(reports=n, input_mib=round(path.stat().st_size / 2**20), reports_per_s=round(n / res["seconds"]))
+        out[f"{mb}mb"] = res
+        path.unlink()
+        (tmp / "big_labels.csv").unlink(missing_ok=True)
+    return out
 
 
 def bench_cache_hit_rate(onto, texts) -> float:
@@ -194,15 +286,18 @@ def bench_cache_hit_rate(onto, texts) -> float:
     return round(1 - len(seen) / max(total, 1), 3)
 
 
-def bench_naive(onto, texts, args) -> dict:
-    sample = (texts * (args.baseline_reports // len(texts) + 1))[:args.baseline_reports]
+def bench_naive(onto, corpora: dict[str, list[str]], args) -> dict:
     naive = NaiveLabeler(onto)
-    ours = Labeler(onto, cache_size=0)
-    t_naive = median_seconds(lambda: [naive.label(t) for t in sample], args.runs)
-    t_ours = median_seconds(lambda: [ours.label(t) for t in sample], args.runs)
-    return {"reports": len(sample), "naive_reports_per_s": round(len(sample) / t_naive),
-            "engine_reports_per_s_one_core_no_cache": round(len(sample) / t_ours),
-            "speedup": round(t_naive / t_ours, 1)}
+    out = {}
+    for name, texts in corpora.items():
+        sample = (texts * (args.baseline_reports // len(texts) + 1))[:args.baseline_reports]
+        ours = Labeler(onto, cache_size=0)
+        t_naive = median_seconds(lambda: [naive.label(t) for t in sample], args.runs)
+        t_ours = median_seconds(lambda: [ours.label(t) for t in sample], args.runs)
+        out[name] = {"reports": len(sample), "naive_reports_per_s": round(len(sample) / t_naive),
+                     "engine_reports_per_s_one_core_no_cache": round(len(sample) / t_ours),
+                     "speedup": round(t_naive / t_ours, 1)}
+    return out
 
 
 def bench_pysbd(onto, texts, args) -> dict:
@@ -275,21 +370,37 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ontology", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["command", "naive", "pysbd", "csv"])
+    ap.add_argument("--rss-mb", type=lambda v: [int(x) for x in v.split(",") if x], default=[100, 200],
+                    help="input sizes (MB, comma-separated) for the peak-memory runs; '' = none")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["command", "memory", "naive", "pysbd", "csv"])
     args = ap.parse_args(argv)
 
     onto = load_ontology(args.ontology)
     texts, source = source_reports()
+    unique = unique_reports(args.reports, DEV)
     results: dict = {"source": source, "distinct_reports": len(texts), "labels": len(onto.labels),
                      "synonyms": sum(len(lab.synonyms) for lab in onto.labels.values()),
-                     "cache_hit_rate_one_pass": bench_cache_hit_rate(onto, texts)}
+                     "cache_hit_rate_one_pass": bench_cache_hit_rate(onto, texts),
+                     "unique_corpus": {"reports": len(unique),
+                                       "mean_chars": round(statistics.mean(map(len, unique))),
+                                       "open_i_mean_chars": round(statistics.mean(map(len, texts))),
+                                       **duplicate_sentences(onto, unique)}}
     with tempfile.TemporaryDirectory() as tmp:
+        inputs = {"repetitive": Path(tmp) / "repetitive.csv", "unique": Path(tmp) / "unique.csv"}
+        write_input(texts, args.reports, inputs["repetitive"])
+        write_input(unique, args.reports, inputs["unique"], shuffle=False)
         if "command" not in args.skip:
             results["machine_parallelism_before"] = machine_parallelism(args.runs)
-            results["command"] = bench_command(texts, args, Path(tmp))
+            results["command"] = bench_command(inputs, args, Path(tmp))
             results["machine_parallelism_after"] = machine_parallelism(args.runs)
+        if "memory" not in args.skip and args.rss_mb:
+            results["memory"] = bench_memory(unique, args.rss_mb, args, Path(tmp))
     if "naive" not in args.skip:
-        results["naive"] = bench_naive(onto, texts, args)
+        results["naive"] = bench_naive(onto, {"repetitive": texts, "unique": unique}, args)
+        if "command" in results:
+            results["command_vs_naive"] = {
+                f"{corpus}/{case}": round(v["reports_per_s"] / results["naive"][corpus]["naive_reports_per_s"], 1)
+                for corpus in ("repetitive", "unique") for case, v in results["command"][corpus].items()}
     if "pysbd" not in args.skip:
         results["pysbd"] = bench_pysbd(onto, texts, args)
     if "csv" not in args.skip:
@@ -297,7 +408,28 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print(json.dumps(results, indent=1))
+    _print_summary(results)
     return 0
+
+
+def _print_summary(results: dict) -> None:
+    """The headline figures: reports/s per input and case, and the ratio to the naive labeler."""
+    cmd, naive = results.get("command"), results.get("naive")
+    if not cmd:
+        return
+    print("\ncxr label, whole process, median of", cmd["runs"], "runs,", cmd["reports"], "reports per input")
+    for corpus in ("unique", "repetitive"):
+        for case, v in cmd[corpus].items():
+            ratio = f"  {v['reports_per_s'] / naive[corpus]['naive_reports_per_s']:.0f}x naive" if naive else ""
+            print(f"  {corpus:10s} {case:20s} {v['seconds']:7.2f} s {v['reports_per_s']:8,d} reports/s{ratio}")
+    for case, v in cmd["startup"].items():
+        print(f"  start-up   {case:20s} {v['seconds']:7.2f} s")
+    if naive:
+        for corpus, v in naive.items():
+            print(f"  naive      {corpus:20s} {v['naive_reports_per_s']:8,d} reports/s (in-process, one core)")
+    for size, v in results.get("memory", {}).items():
+        print(f"  memory     {size:20s} peak {v['peak_rss_mib_all_processes']} MiB (all processes), "
+              f"{v['reports']:,d} reports, {v['reports_per_s']:,d} reports/s")
 
 
 if __name__ == "__main__":

@@ -160,31 +160,56 @@ class _Parser:
         return seq
 
 
-def _word_regex(word: str) -> str:
+#: The word-boundary test at the start of a match, placed after the match's first character (a letter or
+#: digit): "not preceded by a word character" is then a fixed-width look-behind over that character and
+#: the one before. The regex then starts with a literal (or a set of them), which ``re`` finds with a
+#: fast scan instead of trying the pattern at every position of the sentence.
+_GUARD = r"(?<![\w].)"
+
+
+def _word_regex(word: str, guard: bool = False) -> str:
     star = word.endswith("*")
     core = word[:-1] if star else word
     body = r"[\s\-]".join(re.escape(part) for part in core.split("-"))
+    if guard:   # the first character of a word is [a-z0-9] (the parser checks), never escaped
+        body = body[0] + _GUARD + body[1:]
     return body + (r"[\w\-]*" if star else "")
 
 
-def _seq_regex(seq: list[_Node]) -> str:
+def _guardable(seq: list[_Node]) -> bool:
+    """Whether every way a match of ``seq`` can start is a word (not a gap), so ``_GUARD`` can go there."""
+    for node in seq:
+        if node.kind == "word":
+            return True
+        if node.kind == "gap":
+            return False
+        if not all(_guardable(b) for b in node.branches or []):
+            return False
+        if node.kind == "alt":
+            return True
+    return True
+
+
+def _seq_regex(seq: list[_Node], guard: bool = False) -> str:
     """Regex of a sequence; separators go *between* elements so a match starts and ends on a word.
 
     An optional part or a gap before the first mandatory element carries its separator after it,
     every later element carries it before, so any element (an alternation too) may end a pattern.
+    ``guard``: the sequence starts the match; each word that can be the match's first gets ``_GUARD``.
     """
     parts: list[str] = []
     started = False
     for node in seq:
         lead = _SEP if started else ""
+        first = guard and not started
         if node.kind == "word":
-            parts.append(lead + _word_regex(node.word))
+            parts.append(lead + _word_regex(node.word, first))
             started = True
         elif node.kind == "alt":
-            parts.append(lead + "(?:" + "|".join(_seq_regex(b) for b in node.branches or []) + ")")
+            parts.append(lead + "(?:" + "|".join(_seq_regex(b, first) for b in node.branches or []) + ")")
             started = True
         elif node.kind == "opt":
-            inner = "|".join(_seq_regex(b) for b in node.branches or [])
+            inner = "|".join(_seq_regex(b, first) for b in node.branches or [])
             parts.append(f"(?:{lead}(?:{inner}))?" if started else f"(?:(?:{inner}){_SEP})?")
         else:
             parts.append(r"(?:\s+[\w'/]+){0,3}?" if started else GAP)
@@ -291,7 +316,10 @@ def analyse_pattern(text: str) -> PatternInfo:
     triggers = _seq_triggers(seq)
     if not triggers:
         raise PatternError(f"pattern {text!r}: no mandatory word to index it by")
-    body = r"(?<![\w])(?:" + _seq_regex(seq) + r")(?![\w])"
+    if _guardable(seq):
+        body = "(?:" + _seq_regex(seq, guard=True) + r")(?![\w])"
+    else:
+        body = r"(?<![\w])(?:" + _seq_regex(seq) + r")(?![\w])"
     return PatternInfo(text, body, triggers, *_seq_required(seq), _seq_required_any(seq))
 
 

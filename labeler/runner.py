@@ -96,32 +96,83 @@ def _run_chunk(chunk: Chunk) -> ChunkResult:
     return _WORKER(chunk)
 
 
-def _ordered_map(worker: ChunkLabeler, chunks: Iterator[Chunk], workers: int) -> Iterator[ChunkResult]:
-    """Results in input order; at most 2 chunks per worker are queued, so memory stays bounded.
+#: Reports labeled in the parent before forking (workers inherit their compiled patterns and cached
+#: sentences), and reports per task sent to a worker: small tasks keep both cores busy to the end of the
+#: input; the parent's warm-up is short because a core waits meanwhile.
+WARM_UP = 100
+PIECE = 250
 
-    The first chunk is labeled here, before forking: the workers then start with its compiled patterns
-    and sentence cache instead of each warming up on its own.
+
+def _split(chunk: Chunk, size: int) -> list[Chunk]:
+    n = len(chunk.ids)
+    if n <= size:
+        return [chunk]
+    return [Chunk(chunk.first_row + i, chunk.ids[i:i + size], chunk.texts[i:i + size]) for i in range(0, n, size)]
+
+
+def _merge(parts: list[ChunkResult]) -> ChunkResult:
+    """One chunk's result from the results of its pieces (in order): the outputs see whole chunks."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    positives = [sum(col) for col in zip(*(p.positives for p in parts))]
+    sentences = None if first.sentences is None else [row for p in parts for row in p.sentences or ()]
+    explain = None if first.explain is None else "".join(p.explain or "" for p in parts)
+    return ChunkResult("".join(p.csv for p in parts), positives, sum(p.reports for p in parts),
+                       sum(p.missing for p in parts), sentences, explain)
+
+
+def _ordered_map(worker: ChunkLabeler, chunks: Iterator[Chunk], workers: int) -> Iterator[ChunkResult]:
+    """One result per chunk, in input order; at most ~4 pieces per worker are queued, so memory stays
+    bounded. A chunk travels to the workers in pieces of ``PIECE`` reports, and its result is put back
+    together, so the outputs (one Parquet row group per chunk) do not depend on the number of workers.
+
+    The first ``WARM_UP`` reports are labeled here, before forking: the workers then start with their
+    compiled patterns instead of each compiling its own. An input that fits in a few pieces is labeled
+    here entirely (forking would cost more than it saves).
     """
     first = next(chunks, None)
     if first is None:
         return
-    yield worker(first)
     second = next(chunks, None)
-    if second is None:
+    if workers <= 1 or (second is None and len(first.ids) <= WARM_UP + PIECE):
+        yield worker(first)
+        if second is not None:
+            yield worker(second)
+            yield from map(worker, chunks)
         return
-    if workers <= 1:
-        yield worker(second)
-        yield from map(worker, chunks)
-        return
+    warm = Chunk(first.first_row, first.ids[:WARM_UP], first.texts[:WARM_UP])
+    rest = Chunk(first.first_row + WARM_UP, first.ids[WARM_UP:], first.texts[WARM_UP:])
+    done_warm = worker(warm)
+    if not rest.ids:                      # the first chunk was no longer than the warm-up
+        yield done_warm
+    tail = () if second is None else itertools.chain((second,), chunks)
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=(worker,)) as pool:
-        pending: deque = deque()
-        for chunk in itertools.chain((second,), chunks):
-            pending.append(pool.apply_async(_run_chunk, (chunk,)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
+        pending: deque = deque()          # (async result, last piece of its chunk?)
+        parts: list[ChunkResult] = [done_warm] if rest.ids else []
+
+        def settle():
+            res, last = pending.popleft()
+            parts.append(res.get())
+            if last:
+                merged = _merge(parts)
+                parts.clear()
+                return merged
+            return None
+
+        for chunk in itertools.chain((rest,), tail):
+            pieces = _split(chunk, PIECE) if chunk.ids else []
+            for i, piece in enumerate(pieces):
+                pending.append((pool.apply_async(_run_chunk, (piece,)), i == len(pieces) - 1))
+                while len(pending) >= 4 * workers:
+                    out = settle()
+                    if out is not None:
+                        yield out
         while pending:
-            yield pending.popleft().get()
+            out = settle()
+            if out is not None:
+                yield out
 
 
 # --- the whole job ----------------------------------------------------------------------------------------

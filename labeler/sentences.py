@@ -33,12 +33,15 @@ ABBREVIATIONS = ("dr", "mr", "mrs", "ms", "vs", "e.g", "i.e", "approx", "fig", "
 _NOT_AFTER = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in ABBREVIATIONS)
 _NOT_AFTER += r"(?<!\b[a-z]\.)"                                  # initials: "J. Smith"
 _NOT_AFTER += r"(?<![\s(:]\d\.)(?<![\s(:]\d\d\.)(?<!^\d\.)(?<!^\d\d\.)"  # list numbers: "1. No effusion"
+# Every boundary starts with one character of [.!?\s]: the regex consumes it first, then tells the cases
+# apart by look-behind, so ``re`` scans for that character class instead of trying four alternatives at
+# every position (same matches as the alternation "\.(...)|[!?](...)|\n[ \t]*\n|\s(?=...)").
 _BOUNDARY = re.compile(
-    rf"\.{_NOT_AFTER}(?:[.!?]*[\"')\]]*(?=\s|$)"                # a full stop before whitespace or the end,
+    rf"[.!?\s](?:(?<=\.){_NOT_AFTER}(?:[.!?]*[\"')\]]*(?=\s|$)"  # a full stop before whitespace or the end,
     r"|(?<=[a-z]{2}\.)(?=[a-z]{2}))"                            # or glued to the next word: "apex.There"
-    r"|[!?][.!?]*[\"')\]]*(?=\s|$)"
-    r"|\n[ \t]*\n"                                             # a blank line (paragraph break)
-    r"|\s(?=\d{1,2}[.)]\s+[a-z])",                              # a list item: "... process 2. Stable"
+    r"|(?<=[!?])[.!?]*[\"')\]]*(?=\s|$)"
+    r"|(?<=\n)[ \t]*\n"                                        # a blank line (paragraph break)
+    r"|(?<=\s)(?=\d{1,2}[.)]\s+[a-z]))",                       # a list item: "... process 2. Stable"
     re.IGNORECASE)
 _HAS_WORD = re.compile(r"[^\W_]")
 
@@ -50,7 +53,11 @@ def split_regex(text: str, start: int = 0, end: int | None = None) -> list[Span]
     cur = start
     for m in _BOUNDARY.finditer(text, start, end):
         cut = m.end() if text[m.start()] in ".!?" else m.start()
-        _add(text, cur, cut, spans)
+        piece = text[cur:cut]     # _add, inlined
+        stripped = piece.strip()
+        if stripped and (stripped[0].isalnum() or _HAS_WORD.search(stripped)):
+            a = cur + len(piece) - len(piece.lstrip())
+            spans.append((a, a + len(stripped)))
         cur = cut
     _add(text, cur, end, spans)
     return spans
