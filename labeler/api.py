@@ -11,9 +11,10 @@ from cxr.labeler.sections import DEFAULT_SECTIONS
 
 
 @functools.lru_cache(maxsize=4)
-def _labeler(root: str, sections: tuple[str, ...]) -> Labeler:
+def _labeler(root: str, sections: tuple[str, ...], vocabulary: str = OWN_VOCABULARY) -> Labeler:
     # Compiling the ontology takes ~0.3 s: a notebook calling cxr.label in a loop pays it once.
-    return Labeler(load_ontology(root), sections=sections)
+    # The vocabulary's labeling conventions apply (CheXpert: alternatives are uncertain).
+    return Labeler(load_ontology(root), sections=sections, conventions=vocabulary)
 
 
 def label_texts(texts: Iterable[object], vocabulary: str = OWN_VOCABULARY, *, ontology: str | Path | None = None,
@@ -22,6 +23,7 @@ def label_texts(texts: Iterable[object], vocabulary: str = OWN_VOCABULARY, *, on
     import pandas as pd
 
     root = Path(ontology) if ontology is not None else default_ontology_dir()
-    labeler = _labeler(str(root.resolve()), tuple(sections) if sections is not None else tuple(DEFAULT_SECTIONS))
+    labeler = _labeler(str(root.resolve()), tuple(sections) if sections is not None else tuple(DEFAULT_SECTIONS),
+                       vocabulary)
     columns = labeler.onto.vocabulary(vocabulary)
     return pd.DataFrame(labeler.label_many(texts, vocabulary), columns=columns, dtype="float64")

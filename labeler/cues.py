@@ -22,7 +22,20 @@ CUE_LISTS: dict[str, tuple[str, frozenset[str]]] = {
     "terminators": ("terminator", frozenset()),
     "resolution": ("resolution", frozenset({PRE, FOL})),
     "history": ("history", frozenset({PRE, FOL})),
+    # acts only on a mention whose span contains it ("normal heart size"); transparent to the walks
+    "negation_within": ("negation", frozenset()),
+    # a benign explanation after a finding ("..., likely technical"): the finding is not affirmed; it is
+    # hedged itself, so a finding after it is uncertain too ("may be due to overlapping structures or
+    # early infiltrate")
+    "benign_following": ("benign", frozenset({PRE, FOL})),
+    # hedges read as uncertain only under strict hedging (CheXpert); see CueFinder(strict=...)
+    "uncertainty_strict_preceding": ("uncertainty", frozenset({PRE})),
+    "uncertainty_strict_following": ("uncertainty", frozenset({FOL})),
+    "uncertainty_strict_within": ("uncertainty", frozenset()),
 }
+#: the cue lists a labeler with lenient hedging (PadChest, the Open-i gold) leaves out
+STRICT_LISTS = frozenset({"uncertainty_strict_preceding", "uncertainty_strict_following",
+                          "uncertainty_strict_within"})
 
 
 class Cue(NamedTuple):
@@ -40,9 +53,11 @@ class CueMatch(NamedTuple):
 class CueFinder:
     """Cue patterns indexed by trigger key, like the label synonyms."""
 
-    def __init__(self, cue_lists: dict[str, tuple[str, ...]]):
+    def __init__(self, cue_lists: dict[str, tuple[str, ...]], strict: bool = False):
         merged: dict[tuple[str, str], set[str]] = {}
         for list_name, patterns in cue_lists.items():
+            if list_name in STRICT_LISTS and not strict:
+                continue
             kind, directions = CUE_LISTS[list_name]
             for pat in patterns:
                 key = (" ".join(pat.lower().split()), kind)
@@ -55,7 +70,8 @@ class CueFinder:
                 self._index.setdefault(key, []).append((pid, cue, cp.regex, cp.may_match))
 
     def find(self, text: str, start: int, end: int, words: set[str], keys: set[str]) -> list[CueMatch]:
-        """Non-overlapping cues in ``text[start:end]`` in text order (pseudo-negation first, then longest).
+        """Non-overlapping cues in ``text[start:end]`` in text order (benign explanation and pseudo-negation
+        first, then longest).
 
         ``words``/``keys`` as for ``LabelMatcher.find``.
         """
@@ -72,9 +88,15 @@ class CueFinder:
         return found
 
 
+#: overlap priority of cue kinds (lower first): a benign explanation ("most likely represents a nipple
+#: shadow") outranks the pseudo-negation inside it ("most likely"), which outranks every other cue
+_PRIORITY = {"benign": 0, "pseudo": 1}
+
+
 def _non_overlapping(found: list[CueMatch]) -> list[CueMatch]:
-    """Greedy by priority (pseudo-negation, then longer); O(n log n) so run-on text stays fast."""
-    found.sort(key=lambda c: (c.cue.kind != "pseudo", c.start - c.end, c.start, c.cue.source))
+    """Greedy by priority (benign explanation, pseudo-negation, then longer); O(n log n) so run-on text
+    stays fast."""
+    found.sort(key=lambda c: (_PRIORITY.get(c.cue.kind, 2), c.start - c.end, c.start, c.cue.source))
     starts: list[int] = []
     kept: list[CueMatch] = []          # sorted by start; non-overlapping, so also by end
     for c in found:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple, Sequence
 
 from cxr.labeler.aggregate import Aggregator, stated_values
-from cxr.labeler.context import ClauseCues, ContextRules, decide
+from cxr.labeler.context import ClauseCues, ContextRules, Kinship, alternatives, decide
 from cxr.labeler.cues import CueFinder
 from cxr.labeler.matcher import LabelMatcher
 from cxr.labeler.normalize import normalize
@@ -79,12 +79,17 @@ class Labeler:
 
     def __init__(self, onto: Ontology, sections: Sequence[str] = DEFAULT_SECTIONS,
                  splitter: Splitter = split_regex, rules: ContextRules | None = None,
-                 cache_size: int = 50_000):
+                 cache_size: int = 50_000, conventions: str = OWN_VOCABULARY):
         self.onto = onto
+        #: the hedging conventions of vocabulary ``conventions`` (``Projection.hedging``): strict (CheXpert)
+        #: makes alternatives ("atelectasis versus pneumonia") and "probable" findings uncertain; lenient
+        #: (PadChest, the Open-i gold) codes them as present
+        self._alternatives = onto.projection(conventions).hedging == "strict"
         self.sections = frozenset(s.lower() for s in sections)
         self._split = splitter
         self._matcher = LabelMatcher(onto)
-        self._cues = CueFinder(onto.cues)
+        self._cues = CueFinder(onto.cues, strict=self._alternatives)
+        self._kin = Kinship(onto) if self._alternatives else None
         self._rules = rules or ContextRules()
         self._aggregator = Aggregator(onto)
         self._cache: dict[str, SentenceMentions] = {}
@@ -132,8 +137,11 @@ class Labeler:
             if not raw:
                 continue
             cues = ClauseCues(self._cues.find(low, c_start, c_end, words, keys))
-            for m in raw:
-                d = decide(low, cues, m.start, m.end, self._rules)
+            decisions = [decide(low, cues, m.start, m.end, self._rules) for m in raw]
+            if self._alternatives:   # "atelectasis versus pneumonia": both uncertain
+                decisions = alternatives(low, cues, [(m.start, m.end) for m in raw], decisions,
+                                         [m.label for m in raw], self._kin)
+            for m, d in zip(raw, decisions):
                 out.append((m.start, m.end, m.label, m.pattern, d.status, d.cue, d.rule))
         return tuple(out)
 

@@ -27,7 +27,12 @@ LABEL_KEYS = {"name", "cui", "parents", "synonyms", "exclusions", "description",
 #: Keys the YAML loader adds to every mapping (line numbers); never user keys.
 _META_KEYS = frozenset({"__line__", "__keylines__"})
 CUE_KEYS = ("negation_preceding", "negation_following", "uncertainty_preceding",
-            "uncertainty_following", "pseudo_negation", "terminators", "resolution", "history")
+            "uncertainty_following", "pseudo_negation", "terminators", "resolution", "history",
+            "negation_within", "benign_following", "uncertainty_strict_preceding",
+            "uncertainty_strict_following", "uncertainty_strict_within")
+#: cue lists a cues.yaml may leave out (empty then)
+OPTIONAL_CUE_KEYS = frozenset({"negation_within", "benign_following", "uncertainty_strict_preceding",
+                               "uncertainty_strict_following", "uncertainty_strict_within"})
 
 #: Label values everywhere in cxr. NaN (missing) = not mentioned.
 POSITIVE, NEGATIVE, UNCERTAIN = 1, 0, -1
@@ -118,6 +123,17 @@ class Projection:
     lines: dict[str, int] = field(default_factory=dict)   # target -> line in the YAML file
     #: the targets are the ontology labels themselves, so the ontology's parent links hold between them
     identity: bool = False
+    #: target -> sources (also listed in ``targets``) that feed it at most as uncertain: a positive or
+    #: uncertain source gives -1, a negative one 0 (``{sources: [...], uncertain: [...]}`` in the YAML;
+    #: CheXpert's "vascular congestion" -> Edema -1)
+    capped: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: targets that are only ever 1 or not mentioned: a negative value is left out (CheXpert's No Finding)
+    omit_negative: frozenset[str] = frozenset()
+    #: how the vocabulary codes alternatives ("atelectasis versus pneumonia") and the strict hedges
+    #: ("probable pneumonia", cues.yaml uncertainty_strict_*): 'lenient' = present (PadChest, the Open-i
+    #: gold) or 'strict' = uncertain (CheXpert); the labeler built with ``conventions=<name>`` follows
+    #: it (``hedging:`` at the top of the projection's YAML)
+    hedging: str = "lenient"
 
     @property
     def vocabulary(self) -> list[str]:
@@ -129,10 +145,26 @@ class Projection:
         tables: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
         for i, (target, sources) in enumerate(self.targets.items()):
             table = tables[target in self.direct]
+            capped = self.capped.get(target, ())
             for src in sources:
-                table.setdefault(src, []).append(i)
+                if src not in capped:
+                    table.setdefault(src, []).append(i)
         propagated, direct = ({k: tuple(v) for k, v in t.items()} for t in tables)
         return propagated, direct
+
+    @functools.cached_property
+    def capped_feeds(self) -> dict[str, tuple[int, ...]]:
+        """label -> indices of the targets it feeds at most as uncertain (read from the propagated values)."""
+        table: dict[str, list[int]] = {}
+        for i, target in enumerate(self.targets):
+            for src in self.capped.get(target, ()):
+                table.setdefault(src, []).append(i)
+        return {k: tuple(v) for k, v in table.items()}
+
+    @functools.cached_property
+    def omitted(self) -> tuple[int, ...]:
+        """Indices of the ``omit_negative`` targets."""
+        return tuple(i for i, t in enumerate(self.targets) if t in self.omit_negative)
 
     def cells(self, values: Mapping[str, int], direct: Mapping[str, int] | None = None) -> list[int | None]:
         """One value per target, the ``strongest`` of the labels feeding it; None when none is mentioned.
@@ -149,6 +181,16 @@ class Projection:
                 for i in feeds.get(label, ()):
                     old = cells[i]
                     cells[i] = value if old is None else WINNER[old][value]
+        capped = self.capped_feeds
+        if capped:
+            for label, value in values.items():
+                for i in capped.get(label, ()):
+                    v = UNCERTAIN if value != NEGATIVE else NEGATIVE
+                    old = cells[i]
+                    cells[i] = v if old is None else WINNER[old][v]
+        for i in self.omitted:
+            if cells[i] == NEGATIVE:
+                cells[i] = None
         return cells
 
 
@@ -249,9 +291,20 @@ class Ontology:
         import pandas as pd
 
         out = {}
-        for t, srcs in self.projection(target).targets.items():
+        proj = self.projection(target)
+        for t, srcs in proj.targets.items():
+            capped = proj.capped.get(t, frozenset())
             cols = [c for c in srcs if c in frame.columns]
-            out[t] = combine_columns(frame[cols].to_numpy(dtype=np.float32)).astype(np.float64)
+            block = frame[cols].to_numpy(dtype=np.float32)
+            if capped & set(cols):
+                block = block.copy()
+            for j, c in enumerate(cols):
+                if c in capped:
+                    block[:, j] = np.where(np.isin(block[:, j], (POSITIVE, UNCERTAIN)), UNCERTAIN, block[:, j])
+            col = combine_columns(block).astype(np.float64)
+            if t in proj.omit_negative:
+                col[col == NEGATIVE] = np.nan
+            out[t] = col
         return pd.DataFrame(out, index=frame.index)
 
 
@@ -390,7 +443,7 @@ def _load_cues(root: Path, problems: list[str]) -> dict[str, tuple[str, ...]]:
     doc = _read_yaml(path, problems) or {}
     cues = {}
     for key in CUE_KEYS:
-        if key not in doc:
+        if key not in doc and key not in OPTIONAL_CUE_KEYS:
             problems.append(f"{path}: missing cue list '{key}'")
         cues[key] = _as_str_list(doc.get(key), key, f"{path}", problems)
     unknown = set(doc) - set(CUE_KEYS) - _META_KEYS
@@ -410,6 +463,8 @@ def _load_projections(root: Path, problems: list[str]) -> dict[str, Projection]:
         name = doc.get("name") or path.stem
         targets: dict[str, tuple[str, ...]] = {}
         direct: set[str] = set()
+        capped: dict[str, frozenset[str]] = {}
+        omit: set[str] = set()
         lines: dict[str, int] = {}
         key_lines = doc["labels"].get("__keylines__", {})
         for target, srcs in doc["labels"].items():
@@ -418,19 +473,36 @@ def _load_projections(root: Path, problems: list[str]) -> dict[str, Projection]:
             line = key_lines.get(target, doc["labels"].get("__line__", 1))
             lines[str(target)] = line
             where = f"{path}:{line}: projection {name!r} target {target!r}"
-            if isinstance(srcs, dict):     # {direct: [labels]}: mention-based target
+            if isinstance(srcs, dict):
+                # {direct: [labels]} (mention-based) or {sources: [labels]}, each optionally with
+                # uncertain: [labels] (fed at most as uncertain) and omit_negative: true
                 keys = set(srcs) - _META_KEYS
-                if keys != {"direct"}:
-                    problems.append(f"{where}: a target mapping takes exactly one key, 'direct' "
-                                    f"(got {sorted(map(str, keys))}); write a plain list for the usual case")
+                main = keys & {"direct", "sources"}
+                if len(main) != 1 or keys - {"direct", "sources", "uncertain", "omit_negative"}:
+                    problems.append(f"{where}: a target mapping takes one of 'direct' or 'sources', and "
+                                    f"optionally 'uncertain' and 'omit_negative' (got {sorted(map(str, keys))}); "
+                                    f"write a plain list for the usual case")
                     continue
-                direct.add(str(target))
-                srcs = srcs["direct"]
+                key = main.pop()
+                if key == "direct":
+                    direct.add(str(target))
+                extra = _as_str_list(srcs.get("uncertain") or [], f"labels.{target}.uncertain", where, problems)
+                if extra:
+                    capped[str(target)] = frozenset(extra)
+                if srcs.get("omit_negative"):
+                    omit.add(str(target))
+                mapping = srcs
+                srcs = srcs[key]
                 if not srcs:
-                    problems.append(f"{where}: 'direct' needs at least one label")
+                    problems.append(f"{where}: {key!r} needs at least one label")
+                srcs = [*(srcs or []), *(s for s in mapping.get("uncertain") or [] if s not in (srcs or []))]
             targets[str(target)] = _as_str_list(srcs, f"labels.{target}", where, problems)
+        hedging = str(doc.get("hedging", "lenient"))
+        if hedging not in ("lenient", "strict"):
+            problems.append(f"{path}: 'hedging' is 'lenient' or 'strict' (got {hedging!r})")
         out[name] = Projection(name, str(doc.get("description", "")), targets,
-                               Location(str(path), doc.get("__line__", 1)), frozenset(direct), lines)
+                               Location(str(path), doc.get("__line__", 1)), frozenset(direct), lines,
+                               capped=capped, omit_negative=frozenset(omit), hedging=hedging)
     return out
 
 

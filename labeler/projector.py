@@ -21,6 +21,7 @@ class Projector:
         #: ``row(values, direct=None)``: one cell per column, 1 / 0 / -1 or None (``Projection.cells``)
         self.row = projection.cells
         self._feeds, self._direct_feeds = projection.feeds
+        self._capped_feeds = projection.capped_feeds
         #: whether callers should pass the stated values (the vocabulary has direct targets)
         self.needs_direct = bool(self._direct_feeds)
 
@@ -36,13 +37,13 @@ class Projector:
             return text, positive
         cells = self.row(values, direct)
         stated = values if direct is None else direct
-        for table, vals in ((self._feeds, values), (self._direct_feeds, stated)):
+        for table, vals in ((self._feeds, values), (self._direct_feeds, stated), (self._capped_feeds, values)):
             if not table:
                 continue
             for label in vals:
                 for i in table.get(label, ()):
                     value = cells[i]
-                    text[i] = _CELL[value]   # type: ignore[index]
+                    text[i] = _CELL.get(value, "")   # type: ignore[arg-type]
                     if value == 1 and i not in positive:
                         positive.append(i)
         return text, positive

@@ -1,6 +1,6 @@
 """Report sections: find MIMIC-CXR / Open-i headers and pick the parts of a report the labeler reads.
 
-Findings and impression describe the image; indication, history and comparison describe the request
+Findings, impression and an addendum describe the image; indication, history and comparison describe the request
 ("evaluate for pneumonia") and must not produce labels. Text before the first header (MIMIC's
 "FINAL REPORT" preamble) is administrative. A report without any recognised header is read whole.
 """
@@ -33,7 +33,9 @@ HEADERS: dict[str, str] = {
     "addendum": "addendum",
 }
 
-DEFAULT_SECTIONS: tuple[str, ...] = ("findings", "impression")
+#: MIMIC's ADDENDUM corrects or completes the findings and impression ("ADDENDUM: ... small right
+#: pneumothorax"), so it is read too.
+DEFAULT_SECTIONS: tuple[str, ...] = ("findings", "impression", "addendum")
 #: Name of the single section of a report that has no recognised header.
 WHOLE_REPORT = "report"
 

@@ -3,6 +3,7 @@ import math
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cxr.core.errors import OntologyError
@@ -165,8 +166,8 @@ def test_direct_target_reads_the_stated_values(tmp_path):
 
 
 @pytest.mark.parametrize("target,expected", [
-    ("Air:\n    direkt: [pneumothorax]", "exactly one key, 'direct'"),
-    ("Air:\n    direct: [pneumothorax]\n    also: [pleural effusion]", "exactly one key, 'direct'"),
+    ("Air:\n    direkt: [pneumothorax]", "one of 'direct' or 'sources'"),
+    ("Air:\n    direct: [pneumothorax]\n    also: [pleural effusion]", "one of 'direct' or 'sources'"),
     ("Air:\n    direct: []", "'direct' needs at least one label"),
     ("Air:\n    direct: [pneumothorx]", "unknown label 'pneumothorx'"),
 ])
@@ -184,3 +185,26 @@ def test_missing_cue_list_and_unknown_vocabulary(tmp_path):
     onto = load_ontology(write_ontology(tmp_path / "ok"))
     with pytest.raises(OntologyError, match="unknown vocabulary 'nih'"):
         onto.vocabulary("nih")
+
+
+def test_uncertain_sources_and_omit_negative(tmp_path):
+    proj = PROJ.replace("Effusion: [pleural effusion]",
+                        "Effusion:\n    sources: [pleural effusion]\n    uncertain: [pneumothorax]\n"
+                        "    omit_negative: true")
+    onto = load_ontology(write_ontology(tmp_path, proj=proj))
+    p = onto.projections["mini"]
+    assert p.targets["Effusion"] == ("pleural effusion", "pneumothorax")
+    assert p.capped == {"Effusion": frozenset({"pneumothorax"})} and p.omit_negative == {"Effusion"}
+    assert onto.project({"pneumothorax": 1}, "mini")["Effusion"] == -1      # capped at uncertain
+    assert onto.project({"pneumothorax": 1, "pleural effusion": 1}, "mini")["Effusion"] == 1
+    assert math.isnan(onto.project({"pleural effusion": 0}, "mini")["Effusion"])   # never 0
+    frame = pd.DataFrame({"pleural effusion": [0.0, float("nan")], "pneumothorax": [float("nan"), 1.0]})
+    out = onto.project_frame(frame, "mini")["Effusion"].tolist()
+    assert math.isnan(out[0]) and out[1] == -1
+
+
+def test_hedging_is_lenient_or_strict(tmp_path):
+    onto = load_ontology(write_ontology(tmp_path, proj="hedging: strict\n" + PROJ))
+    assert onto.projections["mini"].hedging == "strict" and onto.projection("padchest").hedging == "lenient"
+    root = write_ontology(tmp_path / "bad", proj="hedging: maybe\n" + PROJ)
+    assert any("'hedging' is 'lenient' or 'strict'" in p for p in check_ontology(root))
