@@ -30,7 +30,7 @@ def label(
     id_column: str = typer.Option("study_id", help="Column with the report id (copied to the output)."),
     vocabulary: str = typer.Option("padchest", help="Output labels: padchest or a projection "
                                    "(chexpert, dlilp, chestxray14, ...)."),
-    sections: str = typer.Option("findings,impression", help="Report sections to read (comma-separated); a "
+    sections: str = typer.Option("findings,impression,addendum", help="Report sections to read (comma-separated); a "
                                  "report without section headers is read whole."),
     sentences: Optional[Path] = typer.Option(None, "--sentences", help="Also write one row per sentence "
                                              "(id, sentence_index, text, positive PadChest labels) as Parquet."),
@@ -42,6 +42,10 @@ def label(
     ontology: Optional[Path] = OntologyOpt,
     sentence_cache: int = typer.Option(50_000, min=0, help="Sentences whose labeling is remembered per worker "
                                        "(repeated sentences are common); 0 = off. Never changes results."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write an HTML page showing each report with "
+                                        "its mentions highlighted by status (displaCy; the first --html-limit "
+                                        "reports)."),
+    html_limit: int = typer.Option(200, min=1, help="Reports shown in the --html page (the first N of the input)."),
     sample: bool = typer.Option(False, "--sample", help="Label the embedded sample reports instead of INPUT."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Do not show a progress bar."),
 ) -> None:
@@ -50,12 +54,12 @@ def label(
     Example: cxr label reports.csv -o labels.csv --vocabulary chexpert
     """
     _label(input, output, text_column, id_column, vocabulary, sections, sentences, explain, workers,
-           chunk_size, encoding, ontology, sentence_cache, sample, no_progress)
+           chunk_size, encoding, ontology, sentence_cache, sample, no_progress, html, html_limit)
 
 
 @cli_errors
 def _label(input, output, text_column, id_column, vocabulary, sections, sentences, explain, workers,
-           chunk_size, encoding, ontology, sentence_cache, sample, no_progress) -> None:
+           chunk_size, encoding, ontology, sentence_cache, sample, no_progress, html=None, html_limit=200) -> None:
     from cxr.core.atomic import check_output_path
     from cxr.labeler.engine import Labeler
     from cxr.labeler.reader import open_reports
@@ -66,18 +70,29 @@ def _label(input, output, text_column, id_column, vocabulary, sections, sentence
     if sample:
         from cxr.labeler.samples import SAMPLE_ID_COLUMN, SAMPLE_REPORTS, SAMPLE_TEXT_COLUMN
         input, text_column, id_column = SAMPLE_REPORTS, SAMPLE_TEXT_COLUMN, SAMPLE_ID_COLUMN
-    for path in (output, sentences, explain):
+    for path in (output, sentences, explain, html):
         if path is not None:
             check_output_path(path)
+    if html is not None and any(p is not None and Path(p).resolve() == Path(html).resolve()
+                                for p in (output, sentences, explain)):
+        raise fail("--html must differ from the output, --sentences and --explain paths")
     wanted = _sections(sections)
     onto = _load(ontology)
     onto.vocabulary(vocabulary)  # fail on an unknown vocabulary before reading anything
     source = open_reports(input, text_column, id_column, chunk_size, encoding)
-    labeler = Labeler(onto, sections=wanted, cache_size=sentence_cache)
+    labeler = Labeler(onto, sections=wanted, cache_size=sentence_cache, conventions=vocabulary)
+    page = None
+    if html is not None:   # rendered first (spaCy is imported only here), published after the labels
+        from cxr.labeler.report_html import build_html
+        page, shown = build_html(source, labeler, vocabulary=vocabulary, limit=html_limit)
     with _lazy_progress_bar(enabled=not no_progress) as progress:
         summary = label_reports(source, output, labeler, id_column=id_column,
                                 vocabulary=vocabulary, sentences_out=sentences, explain_out=explain,
                                 workers=workers or default_workers(), progress=progress)
+    if page is not None:
+        from cxr.core.atomic import atomic_write_text
+        atomic_write_text(html, page)
+        typer.echo(f"html: {shown} report(s) -> {html}", err=True)
     rate = summary.reports / summary.seconds if summary.seconds > 0 else float("inf")
     typer.echo(f"labeled {summary.reports} reports ({summary.missing} without text) in {summary.seconds:.2f} s "
                f"({rate:,.0f} reports/s) -> {output}", err=True)
