@@ -56,81 +56,66 @@ def _date(rng: random.Random) -> str:
     return f"{rng.randint(1, 12)}/{rng.randint(1, 28)}/{rng.randint(1998, 2024)}"
 
 
+# Sentence templates, drawn with rng.choice: (rng, finding, other finding, side, location, adjective) -> text.
+CORE = (
+    lambda r, f, f2, side, loc, adj: f"there is a {_size(r)} cm {adj} {f} in the {side} {loc}",
+    lambda r, f, f2, side, loc, adj: f"{r.choice(NEGATIONS).lower()} {f} or {f2} in the {side} {loc}",
+    lambda r, f, f2, side, loc, adj: f"{adj} {f} of the {side} {loc} measuring {_size(r)} x {_size(r)} cm",
+    lambda r, f, f2, side, loc, adj: f"{adj} {side} {loc} {f} {r.choice(HEDGES)} {f2}",
+    lambda r, f, f2, side, loc, adj: f"{r.choice(CHANGES)} {adj} {f} in the {side} {loc} compared to {_date(r)}",
+    lambda r, f, f2, side, loc, adj: f"the {r.choice(DEVICES)} tip terminates {_size(r)} cm above the carina",
+    lambda r, f, f2, side, loc, adj: f"the {r.choice(STRUCTURES)} is {r.choice(NORMAL_STATES)} since {_date(r)}",
+    lambda r, f, f2, side, loc, adj: f"{adj} {f} of the {r.choice(BONES)} at the level of T{r.randint(1, 12)}",
+    lambda r, f, f2, side, loc, adj: (f"{r.choice(VIEWS)} views of the chest dated {_date(r)} demonstrate "
+                                      f"{adj} {side} {f}"),
+    lambda r, f, f2, side, loc, adj: f"possible {adj} {f} in the {side} {loc}, {_size(r)} cm from the pleural surface",
+    lambda r, f, f2, side, loc, adj: f"interval {r.choice(CHANGES)} {f} of the {side} {loc} since {_date(r)}",
+    lambda r, f, f2, side, loc, adj: f"{f} is not seen; {adj} {f2} in the {side} {loc} measures {_size(r)} cm",
+)
+SHORT = (
+    lambda r: f"{_size(r)} cm {r.choice(SIDES)} {r.choice(FINDINGS)}",
+    lambda r: f"unchanged since {_date(r)}",
+    lambda r: f"{r.choice(ADJ)} {r.choice(FINDINGS)}, {_size(r)} cm",
+    lambda r: f"no {r.choice(FINDINGS)} since {_date(r)}",
+    lambda r: f"stable {r.choice(SIDES)} {r.choice(LOCATIONS)} {_size(r)} cm",
+    lambda r: f"{r.choice(DEVICES)} removed {_date(r)}",
+)
+MEDIUM = (
+    lambda r, f, side, loc: f"{r.choice(ADJ)} {side} {loc} {f}, {_size(r)} cm",
+    lambda r, f, side, loc: f"no {f} in the {side} {loc} since {_date(r)}",
+    lambda r, f, side, loc: f"the {r.choice(STRUCTURES)} is {r.choice(NORMAL_STATES)}, {_size(r)} cm",
+    lambda r, f, side, loc: f"{r.choice(CHANGES)} {f} compared to {_date(r)}",
+    lambda r, f, side, loc: f"possible {f} in the {side} {loc}, {_size(r)} cm",
+    lambda r, f, side, loc: f"{r.choice(DEVICES)} in place since {_date(r)}",
+)
+EXTENSION = (
+    lambda r: f", unchanged from {_date(r)}",
+    lambda r: f", measuring {_size(r)} cm",
+    lambda r: f" without associated {r.choice(FINDINGS)}",
+    lambda r: f", which {r.choice(HEDGES)} {r.choice(FINDINGS)}",
+    lambda r: f" in the {r.choice(SIDES)} {r.choice(LOCATIONS)}",
+    lambda r: f", {r.choice(CHANGES)} compared to the prior study of {_date(r)}",
+    lambda r: f" and no {r.choice(FINDINGS)}",
+)
+
+
 def _core(rng: random.Random) -> str:
     f, f2 = rng.sample(FINDINGS, 2)
     side, loc, adj = rng.choice(SIDES), rng.choice(LOCATIONS), rng.choice(ADJ)
-    k = rng.randrange(12)
-    if k == 0:
-        return f"there is a {_size(rng)} cm {adj} {f} in the {side} {loc}"
-    if k == 1:
-        return f"{rng.choice(NEGATIONS).lower()} {f} or {f2} in the {side} {loc}"
-    if k == 2:
-        return f"{adj} {f} of the {side} {loc} measuring {_size(rng)} x {_size(rng)} cm"
-    if k == 3:
-        return f"{adj} {side} {loc} {f} {rng.choice(HEDGES)} {f2}"
-    if k == 4:
-        return f"{rng.choice(CHANGES)} {adj} {f} in the {side} {loc} compared to {_date(rng)}"
-    if k == 5:
-        return (f"the {rng.choice(DEVICES)} tip terminates {_size(rng)} cm above the carina")
-    if k == 6:
-        return f"the {rng.choice(STRUCTURES)} is {rng.choice(NORMAL_STATES)} since {_date(rng)}"
-    if k == 7:
-        return f"{adj} {f} of the {rng.choice(BONES)} at the level of T{rng.randint(1, 12)}"
-    if k == 8:
-        return f"{rng.choice(VIEWS)} views of the chest dated {_date(rng)} demonstrate {adj} {side} {f}"
-    if k == 9:
-        return f"possible {adj} {f} in the {side} {loc}, {_size(rng)} cm from the pleural surface"
-    if k == 10:
-        return f"interval {rng.choice(CHANGES)} {f} of the {side} {loc} since {_date(rng)}"
-    return f"{f} is not seen; {adj} {f2} in the {side} {loc} measures {_size(rng)} cm"
+    return rng.choice(CORE)(rng, f, f2, side, loc, adj)
 
 
 def _short(rng: random.Random) -> str:
-    k = rng.randrange(6)
-    if k == 0:
-        return f"{_size(rng)} cm {rng.choice(SIDES)} {rng.choice(FINDINGS)}"
-    if k == 1:
-        return f"unchanged since {_date(rng)}"
-    if k == 2:
-        return f"{rng.choice(ADJ)} {rng.choice(FINDINGS)}, {_size(rng)} cm"
-    if k == 3:
-        return f"no {rng.choice(FINDINGS)} since {_date(rng)}"
-    if k == 4:
-        return f"stable {rng.choice(SIDES)} {rng.choice(LOCATIONS)} {_size(rng)} cm"
-    return f"{rng.choice(DEVICES)} removed {_date(rng)}"
+    return rng.choice(SHORT)(rng)
 
 
 def _medium(rng: random.Random) -> str:
     f, side, loc = rng.choice(FINDINGS), rng.choice(SIDES), rng.choice(LOCATIONS)
-    k = rng.randrange(6)
-    if k == 0:
-        return f"{rng.choice(ADJ)} {side} {loc} {f}, {_size(rng)} cm"
-    if k == 1:
-        return f"no {f} in the {side} {loc} since {_date(rng)}"
-    if k == 2:
-        return f"the {rng.choice(STRUCTURES)} is {rng.choice(NORMAL_STATES)}, {_size(rng)} cm"
-    if k == 3:
-        return f"{rng.choice(CHANGES)} {f} compared to {_date(rng)}"
-    if k == 4:
-        return f"possible {f} in the {side} {loc}, {_size(rng)} cm"
-    return f"{rng.choice(DEVICES)} in place since {_date(rng)}"
+    return rng.choice(MEDIUM)(rng, f, side, loc)
 
 
 def _extension(rng: random.Random) -> str:
-    k = rng.randrange(7)
-    if k == 0:
-        return f", unchanged from {_date(rng)}"
-    if k == 1:
-        return f", measuring {_size(rng)} cm"
-    if k == 2:
-        return f" without associated {rng.choice(FINDINGS)}"
-    if k == 3:
-        return f", which {rng.choice(HEDGES)} {rng.choice(FINDINGS)}"
-    if k == 4:
-        return f" in the {rng.choice(SIDES)} {rng.choice(LOCATIONS)}"
-    if k == 5:
-        return f", {rng.choice(CHANGES)} compared to the prior study of {_date(rng)}"
-    return f" and no {rng.choice(FINDINGS)}"
+    return rng.choice(EXTENSION)(rng)
 
 
 class SentenceMaker:
