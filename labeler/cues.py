@@ -8,6 +8,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import NamedTuple
 
+from cxr.labeler.matcher import pattern_gate, index_atoms
 from cxr.labeler.patterns import compile_pattern
 
 PRE, FOL = "preceding", "following"
@@ -50,8 +51,14 @@ class CueMatch(NamedTuple):
     cue: Cue
 
 
+#: ``new_match(CueMatch, (start, end, cue))``: a CueMatch without the named tuple's Python-level ``__new__``
+new_match = tuple.__new__
+
+
 class CueFinder:
-    """Cue patterns indexed by trigger key, like the label synonyms."""
+    """Cue patterns indexed like the label synonyms (``matcher.index_atoms``): under the whole word or
+    word key of their rarest mandatory element, so a clause looks only at the cues whose index word it
+    contains, and runs a regex only when the cue's other mandatory words are there too."""
 
     def __init__(self, cue_lists: dict[str, tuple[str, ...]], strict: bool = False):
         merged: dict[tuple[str, str], set[str]] = {}
@@ -62,12 +69,26 @@ class CueFinder:
             for pat in patterns:
                 key = (" ".join(pat.lower().split()), kind)
                 merged.setdefault(key, set()).update(directions)
-        self._index: dict[str, list[tuple]] = {}
+        # word -> entries, key -> entries; an entry is (pattern id, cue, regex, what else a match needs
+        # (``matcher.pattern_gate``)). Entries stay in pattern-id order within each list: cues of one source and
+        # span tie in ``_non_overlapping``, and the stable sort then keeps the order they were found in.
+        by_word: dict[str, list[tuple]] = {}
+        by_key: dict[str, list[tuple]] = {}
+        self._multi: set[int] = set()    # cues indexed under several atoms: run once per clause
         for pid, ((source, kind), directions) in enumerate(sorted(merged.items())):
             cp = compile_pattern(source)
-            cue = Cue(kind, frozenset(directions), source)
-            for key in cp.triggers:
-                self._index.setdefault(key, []).append((pid, cue, cp.regex, cp.may_match))
+            atoms = index_atoms(cp)
+            if len(atoms) > 1:
+                self._multi.add(pid)
+            entry = (pid, Cue(kind, frozenset(directions), source), cp.regex, pattern_gate(cp, atoms))
+            for atom_kind, text in atoms:
+                (by_word if atom_kind == "w" else by_key).setdefault(text, []).append(entry)
+        self._by_word = {k: tuple(v) for k, v in by_word.items()}
+        self._by_key = {k: tuple(v) for k, v in by_key.items()}
+        # the same atoms as sets: a set & set intersection reuses the stored hashes, and is twice as fast
+        # as one with a dict's keys
+        self._words = frozenset(by_word)
+        self._keys = frozenset(by_key)
 
     def find(self, text: str, start: int, end: int, words: set[str], keys: set[str]) -> list[CueMatch]:
         """Non-overlapping cues in ``text[start:end]`` in text order (benign explanation and pseudo-negation
@@ -75,14 +96,44 @@ class CueFinder:
 
         ``words``/``keys`` as for ``LabelMatcher.find``.
         """
-        seen: set[int] = set()
         found: list[CueMatch] = []
-        for key in keys:
-            for pid, cue, regex, may_match in self._index.get(key, ()):
-                if pid not in seen and may_match(words, keys):
+        # the clause's indexed atoms, by one C-level set intersection each (most clauses hold one or two);
+        # a dozen cues are indexed by key (wildcards: "suspect*"), which few clauses hold
+        hit_words = words & self._words
+        if self._keys.isdisjoint(keys):
+            if not hit_words:
+                return found   # a third of the clauses with mentions: no cue can be there
+            candidates = map(self._by_word.__getitem__, hit_words)
+        else:
+            candidates = [*map(self._by_word.__getitem__, hit_words),
+                          *map(self._by_key.__getitem__, keys & self._keys)]
+        multi = self._multi
+        seen: set[int] | None = None
+        for entries in candidates:
+            for pid, cue, regex, gate in entries:
+                if gate is not None:   # PatternInfo.may_match, inlined as in LabelMatcher.find
+                    req_words, req_keys, req_any = gate
+                    if not (req_words <= words and req_keys <= keys):
+                        continue
+                    if req_any:
+                        for any_words, any_keys in req_any:
+                            if any_words.isdisjoint(words) and any_keys.isdisjoint(keys):
+                                break
+                        else:
+                            req_any = None
+                        if req_any is not None:
+                            continue
+                if pid in multi:
+                    if seen is None:
+                        seen = set()
+                    elif pid in seen:
+                        continue
                     seen.add(pid)
-                    for m in regex.finditer(text, start, end):
-                        found.append(CueMatch(m.start(), m.end(), cue))
+                # search, not finditer: a quarter of the runs find nothing, and then no iterator is made
+                m = regex.search(text, start, end)
+                while m is not None:
+                    found.append(new_match(CueMatch, (m.start(), m.end(), cue)))
+                    m = regex.search(text, m.end(), end)
         if len(found) > 1:
             found = _non_overlapping(found)
         return found

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple, Sequence
 
 from cxr.labeler.aggregate import Aggregator, stated_values
-from cxr.labeler.context import ClauseCues, ContextRules, Kinship, alternatives, decide
+from cxr.labeler.context import AFFIRMED, ClauseCues, ContextRules, Kinship, alternatives, decide
 from cxr.labeler.cues import CueFinder
 from cxr.labeler.matcher import LabelMatcher
 from cxr.labeler.normalize import normalize
@@ -67,6 +67,10 @@ def is_missing(text: object) -> bool:
 
 #: A sentence's labeling: (start, end, label, pattern, status, cue, rule) per mention, offsets in the sentence.
 SentenceMentions = tuple[tuple[int, int, str, str, int, "str | None", str], ...]
+
+
+#: the cues of a clause without any (``alternatives`` still reads them)
+_NO_CUES = ClauseCues([])
 
 
 class Labeler:
@@ -136,8 +140,13 @@ class Labeler:
             raw = self._matcher.find(low, c_start, c_end, words, keys)
             if not raw:
                 continue
-            cues = ClauseCues(self._cues.find(low, c_start, c_end, words, keys))
-            decisions = [decide(low, cues, m.start, m.end, self._rules) for m in raw]
+            found = self._cues.find(low, c_start, c_end, words, keys)
+            if found:
+                cues = ClauseCues(found)
+                decisions = [decide(low, cues, m.start, m.end, self._rules) for m in raw]
+            else:   # most clauses: no cue, every mention affirmed (what ``decide`` says without cues)
+                cues = _NO_CUES
+                decisions = [AFFIRMED] * len(raw)
             if self._alternatives:   # "atelectasis versus pneumonia": both uncertain
                 decisions = alternatives(low, cues, [(m.start, m.end) for m in raw], decisions,
                                          [m.label for m in raw], self._kin)

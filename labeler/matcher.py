@@ -107,7 +107,7 @@ def index_atoms(info: PatternInfo) -> tuple[Atom, ...]:
 Gate = tuple[frozenset[str], frozenset[str], tuple[tuple[frozenset[str], frozenset[str]], ...]]
 
 
-def _gate(info: PatternInfo, atoms: tuple[Atom, ...]) -> Gate | None:
+def pattern_gate(info: PatternInfo, atoms: tuple[Atom, ...]) -> Gate | None:
     """The mandatory words/keys/alternations of a pattern left to test once its index atom was found:
     those the atom itself proves are dropped; None when nothing is left."""
     words, keys, any_of = info.required_words, info.required_keys, info.required_any
@@ -133,7 +133,7 @@ class LabelMatcher:
 
     def __init__(self, onto: Ontology):
         # word -> entries, key -> entries; an entry is (pattern id, label, source, what else a match needs
-        # (``_gate``), whether the label has exclusions). Regexes compile on first use: re.compile of ~1,000 patterns
+        # (``pattern_gate``), whether the label has exclusions). Regexes compile on first use: re.compile of ~1,000 patterns
         # would be most of the start-up time, and a corpus needs a fraction of them.
         excluded = {lab.name for lab in onto.labels.values() if lab.exclusions}
         by_word: dict[str, list[tuple]] = {}
@@ -149,7 +149,7 @@ class LabelMatcher:
             atoms = index_atoms(info)
             if len(atoms) > 1:
                 self._multi.add(pid)
-            entry = (pid, label, syn, _gate(info, atoms), label in excluded)
+            entry = (pid, label, syn, pattern_gate(info, atoms), label in excluded)
             for kind, text in atoms:
                 (by_word if kind == "w" else by_key).setdefault(text, []).append(entry)
         self._by_word = {k: tuple(v) for k, v in by_word.items()}
