@@ -8,7 +8,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import NamedTuple
 
-from cxr.labeler.matcher import pattern_gate, index_atoms
+from cxr.labeler.matcher import gate_open, index_atoms, pattern_gate
 from cxr.labeler.patterns import compile_pattern
 
 PRE, FOL = "preceding", "following"
@@ -111,18 +111,8 @@ class CueFinder:
         seen: set[int] | None = None
         for entries in candidates:
             for pid, cue, regex, gate in entries:
-                if gate is not None:   # PatternInfo.may_match, inlined as in LabelMatcher.find
-                    req_words, req_keys, req_any = gate
-                    if not (req_words <= words and req_keys <= keys):
-                        continue
-                    if req_any:
-                        for any_words, any_keys in req_any:
-                            if any_words.isdisjoint(words) and any_keys.isdisjoint(keys):
-                                break
-                        else:
-                            req_any = None
-                        if req_any is not None:
-                            continue
+                if gate is not None and not gate_open(gate, words, keys):
+                    continue
                 if pid in multi:
                     if seen is None:
                         seen = set()

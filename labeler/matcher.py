@@ -107,6 +107,18 @@ def index_atoms(info: PatternInfo) -> tuple[Atom, ...]:
 Gate = tuple[frozenset[str], frozenset[str], tuple[tuple[frozenset[str], frozenset[str]], ...]]
 
 
+def gate_open(gate: Gate, words: set[str], keys: set[str]) -> bool:
+    """``PatternInfo.may_match`` on a precomputed gate: the clause holds every required word and key, and
+    a word or key of each group of alternatives (the matcher's and the cue finder's candidate filter)."""
+    req_words, req_keys, req_any = gate
+    if not (req_words <= words and req_keys <= keys):
+        return False
+    for any_words, any_keys in req_any:
+        if any_words.isdisjoint(words) and any_keys.isdisjoint(keys):
+            return False
+    return True
+
+
 def pattern_gate(info: PatternInfo, atoms: tuple[Atom, ...]) -> Gate | None:
     """The mandatory words/keys/alternations of a pattern left to test once its index atom was found:
     those the atom itself proves are dropped; None when nothing is left."""
@@ -182,18 +194,8 @@ class LabelMatcher:
         for entries in [*map(by_word.__getitem__, by_word.keys() & words),
                         *map(by_key.__getitem__, by_key.keys() & keys)]:
             for pid, label, source, gate, has_exclusions in entries:
-                if gate is not None:   # PatternInfo.may_match, inlined: this loop is the labeler's hottest
-                    req_words, req_keys, req_any = gate
-                    if not (req_words <= words and req_keys <= keys):
-                        continue
-                    if req_any:
-                        for any_words, any_keys in req_any:
-                            if any_words.isdisjoint(words) and any_keys.isdisjoint(keys):
-                                break
-                        else:
-                            req_any = None
-                        if req_any is not None:
-                            continue
+                if gate is not None and not gate_open(gate, words, keys):
+                    continue
                 if pid in multi:
                     if pid in seen:
                         continue
