@@ -69,8 +69,8 @@ class CxrLabeler:
                  spans_key: str = SPANS_KEY, set_ents: bool = True, labeler: Labeler | None = None):
         self.name = name
         self.labeler = labeler or Labeler(load_ontology(ontology), sections=tuple(sections), conventions=vocabulary)
-        self.labeler.onto.vocabulary(vocabulary)   # fail now on an unknown vocabulary
         self.vocabulary = vocabulary
+        # raises now on an unknown vocabulary
         self._direct = bool(self.labeler.onto.projection(vocabulary).direct)
         self.spans_key = spans_key
         self.set_ents = set_ents
@@ -102,8 +102,6 @@ class CxrLabeler:
 
     def doc_labels(self, res: ReportResult) -> dict[str, int]:
         """The report's values in ``self.vocabulary``, mentioned labels only (as ``cxr label`` writes them)."""
-        if self.vocabulary == OWN_VOCABULARY:
-            return dict(res.values)
         projected = self.labeler.onto.project(res.values, self.vocabulary,
                                               res.direct_values() if self._direct else None)
         return {k: int(v) for k, v in projected.items() if not (isinstance(v, float) and math.isnan(v))}
