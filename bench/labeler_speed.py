@@ -6,7 +6,10 @@ Two inputs of --reports rows each, in temporary CSVs:
   /work/shared/data/reports-dev/iu_dev.csv; the embedded sample reports when that file is absent) repeated
   and shuffled, so nearly every sentence hits the sentence cache;
 - "unique": Open-i-shaped reports in which no sentence repeats anywhere (bench/unique_corpus.py; the
-  duplicate count is checked and reported), so the sentence cache is useless.
+  duplicate count is checked and reported), so the sentence cache is useless;
+- "spanish": PadChest's Spanish reports (/work/shared/data/reports-dev/padchest_es_dev.csv, when present)
+  repeated and shuffled like "repetitive", labeled with ``--language es``; with and without the cache, so
+  Spanish and English reports/s come from the same run.
 
 Every figure is the median of --runs runs; the command runs are interleaved (run 1 of every case, then
 run 2, ...) so that a change in the machine's load hits all cases alike.
@@ -54,6 +57,8 @@ from timing import median_seconds  # noqa: E402  (bench/ is on sys.path as the s
 from unique_corpus import unique_reports  # noqa: E402
 
 DEV = Path("/work/shared/data/reports-dev/iu_dev.csv")
+#: PadChest's Spanish reports (stemmed), labeled with ``--language es`` in the same run as English
+PADCHEST_ES = Path("/work/shared/data/reports-dev/padchest_es_dev.csv")
 OUT = ROOT / "bench" / "out" / "labeler_speed.json"
 
 
@@ -235,10 +240,10 @@ def bench_command(inputs: dict[str, Path], args, tmp: Path) -> dict:
     onto_args = ["--ontology", str(args.ontology)] if args.ontology else []
     cases = {}
     for corpus, path in inputs.items():
-        common = [str(path), "-o", out] + onto_args
+        common = [str(path), "-o", out] + onto_args + (["--language", "es"] if corpus == "spanish" else [])
         cases[f"{corpus}/all_cores"] = label_command(common)
         cases[f"{corpus}/one_worker"] = label_command(common + ["--workers", "1"])
-        if corpus == "repetitive":
+        if corpus in ("repetitive", "spanish"):
             cases[f"{corpus}/all_cores_no_cache"] = label_command(common + ["--sentence-cache", "0"])
     one = tmp / "one.csv"
     with open(inputs["unique"], newline="", encoding="utf-8") as src, open(one, "w", newline="", encoding="utf-8") as dst:
@@ -389,6 +394,13 @@ def main(argv=None) -> int:
         inputs = {"repetitive": Path(tmp) / "repetitive.csv", "unique": Path(tmp) / "unique.csv"}
         write_input(texts, args.reports, inputs["repetitive"])
         write_input(unique, args.reports, inputs["unique"], shuffle=False)
+        if PADCHEST_ES.exists():
+            with open(PADCHEST_ES, newline="", encoding="utf-8") as fh:
+                spanish = [row["report"] for row in csv.DictReader(fh) if row["report"].strip()]
+            inputs["spanish"] = Path(tmp) / "spanish.csv"
+            write_input(spanish, args.reports, inputs["spanish"])
+            results["spanish_corpus"] = {"source": str(PADCHEST_ES), "distinct_reports": len(spanish),
+                                         "mean_chars": round(statistics.mean(map(len, spanish)))}
         if "command" not in args.skip:
             results["machine_parallelism_before"] = machine_parallelism(args.runs)
             results["command"] = bench_command(inputs, args, Path(tmp))
@@ -418,9 +430,10 @@ def _print_summary(results: dict) -> None:
     if not cmd:
         return
     print("\ncxr label, whole process, median of", cmd["runs"], "runs,", cmd["reports"], "reports per input")
-    for corpus in ("unique", "repetitive"):
-        for case, v in cmd[corpus].items():
-            ratio = f"  {v['reports_per_s'] / naive[corpus]['naive_reports_per_s']:.0f}x naive" if naive else ""
+    for corpus in ("unique", "repetitive", "spanish"):
+        for case, v in cmd.get(corpus, {}).items():
+            ratio = (f"  {v['reports_per_s'] / naive[corpus]['naive_reports_per_s']:.0f}x naive"
+                     if naive and corpus in naive else "")
             print(f"  {corpus:10s} {case:20s} {v['seconds']:7.2f} s {v['reports_per_s']:8,d} reports/s{ratio}")
     for case, v in cmd["startup"].items():
         print(f"  start-up   {case:20s} {v['seconds']:7.2f} s")

@@ -1,4 +1,4 @@
-"""cxr labeler: English chest X-ray reports -> PadChest-style labels (1 / 0 / -1 / not mentioned).
+"""cxr labeler: English and Spanish chest X-ray reports -> PadChest-style labels (1 / 0 / -1 / not mentioned).
 
 Importing this package must stay light (no torch): labeling starts fast and runs in worker processes.
 """

@@ -60,7 +60,7 @@ class CueFinder:
     word key of their rarest mandatory element, so a clause looks only at the cues whose index word it
     contains, and runs a regex only when the cue's other mandatory words are there too."""
 
-    def __init__(self, cue_lists: dict[str, tuple[str, ...]], strict: bool = False):
+    def __init__(self, cue_lists: dict[str, tuple[str, ...]], strict: bool = False, language: str = "en"):
         merged: dict[tuple[str, str], set[str]] = {}
         for list_name, patterns in cue_lists.items():
             if list_name in STRICT_LISTS and not strict:
@@ -77,7 +77,7 @@ class CueFinder:
         self._multi: set[int] = set()    # cues indexed under several atoms: run once per clause
         for pid, ((source, kind), directions) in enumerate(sorted(merged.items())):
             cp = compile_pattern(source)
-            atoms = index_atoms(cp)
+            atoms = index_atoms(cp, language)
             if len(atoms) > 1:
                 self._multi.add(pid)
             entry = (pid, Cue(kind, frozenset(directions), source), cp.regex, pattern_gate(cp, atoms))

@@ -20,7 +20,8 @@ from cxr.labeler.context import AFFIRMED, ClauseCues, ContextRules, Kinship, alt
 from cxr.labeler.cues import CueFinder
 from cxr.labeler.matcher import LabelMatcher
 from cxr.labeler.normalize import normalize
-from cxr.labeler.ontology import OWN_VOCABULARY, POSITIVE, Ontology
+from cxr.labeler.language import AUTO, detect_language
+from cxr.labeler.ontology import ENGLISH, OWN_VOCABULARY, POSITIVE, Ontology
 from cxr.labeler.patterns import text_words
 from cxr.labeler.sections import DEFAULT_SECTIONS, select_sections
 from cxr.labeler.sentences import Splitter, clauses, split_regex
@@ -48,6 +49,8 @@ class ReportResult:
     derived: dict[str, str] = field(default_factory=dict)   # label -> why (propagation, normal rule)
     #: what ``direct_values`` returns; ``values`` are aggregated from it, so it is computed once
     stated: dict[str, int] = field(default_factory=dict, repr=False)
+    #: the language the report was labeled as ('en', 'es'; ``Labeler(language="auto")`` decides per report)
+    language: str = ENGLISH
 
     def direct_values(self) -> dict[str, int]:
         """The values the report states itself: each mentioned label by precedence over its mentions,
@@ -83,16 +86,26 @@ class Labeler:
 
     def __init__(self, onto: Ontology, sections: Sequence[str] = DEFAULT_SECTIONS,
                  splitter: Splitter = split_regex, rules: ContextRules | None = None,
-                 cache_size: int = 50_000, conventions: str = OWN_VOCABULARY):
+                 cache_size: int = 50_000, conventions: str = OWN_VOCABULARY, language: str = ENGLISH):
+        #: the ontology as given (projections, output columns); the patterns come from its ``language`` view
         self.onto = onto
+        self.language = language
+        #: language -> engine, when each report's language is detected (``language="auto"``)
+        self._engines: dict[str, Labeler] | None = None
+        if language == AUTO:
+            self._engines = {lang: Labeler(onto, sections, splitter, rules, cache_size, conventions, lang)
+                             for lang in onto.languages}
+            language = ENGLISH   # this instance only dispatches; its own tables below stay unused
+        words = onto.in_language(language)
+        self._fold = language != ENGLISH
         #: the hedging conventions of vocabulary ``conventions`` (``Projection.hedging``): strict (CheXpert)
         #: makes alternatives ("atelectasis versus pneumonia") and "probable" findings uncertain; lenient
         #: (PadChest, the Open-i gold) codes them as present
         self._alternatives = onto.projection(conventions).hedging == "strict"
         self.sections = frozenset(s.lower() for s in sections)
         self._split = splitter
-        self._matcher = LabelMatcher(onto)
-        self._cues = CueFinder(onto.cues, strict=self._alternatives)
+        self._matcher = LabelMatcher(words)
+        self._cues = CueFinder(words.cues, strict=self._alternatives, language=words.language)
         self._kin = Kinship(onto) if self._alternatives else None
         self._rules = rules or ContextRules()
         self._aggregator = Aggregator(onto)
@@ -101,11 +114,13 @@ class Labeler:
 
     def label(self, text: object) -> ReportResult:
         """Label one report; a missing/blank report gives an empty result (every label not mentioned)."""
+        if self._engines is not None:
+            return self._label_detected(text)
         if is_missing(text):
-            return ReportResult()
+            return ReportResult(language=self.language)
         text = str(text)
-        low = normalize(text)
-        result = ReportResult()
+        low = normalize(text, self._fold)
+        result = ReportResult(language=self.language)
         mentions = result.mentions
         for sec in select_sections(text, self.sections):
             for start, end in self._split(text, sec.start, sec.end):
@@ -121,6 +136,11 @@ class Labeler:
             result.stated = stated_values((m.label, m.status) for m in mentions)
             result.values, result.derived = self._aggregator.aggregate(result.stated)
         return result
+
+    def _label_detected(self, text: object) -> ReportResult:
+        assert self._engines is not None
+        lang = ENGLISH if is_missing(text) else detect_language(str(text))
+        return self._engines.get(lang, self._engines[ENGLISH]).label(text)
 
     def _sentence(self, sentence: str) -> SentenceMentions:
         found = self._cache.get(sentence)

@@ -70,6 +70,42 @@ WORD_SHARE: dict[str, float] = {
     "pneumonia": 1.1, "appearance": 1.1, "may": 1.1, "prior": 1.1, "otherwise": 1.1, "this": 1, "chronic": 1,
     "unchanged": 1,
 }
+#: The same tables for Spanish: clauses of the MINING half of PadChest's development reports (stemmed,
+#: bench/padchest_es.py), the commonest keys and words.
+KEY_SHARE_ES: dict[str, float] = {
+    "con": 24.2, "sin": 22.9, "sig": 18.5, "hal": 15.7, "cam": 14.5, "der": 12.3, "est": 11, "pul": 10.9,
+    "inf": 9.6, "rel": 9.6, "rad": 9.3, "no": 9.1, "car": 9, "pro": 8.2, "res": 8, "izq": 7.7, "pre": 7.7,
+    "den": 6.1, "ple": 6, "com": 6, "par": 5.7, "nor": 5.5, "aor": 5.3, "cos": 4.8, "epo": 4.8, "dor": 4.8,
+    "pat": 4.3, "apr": 4.3, "alt": 4.2, "ate": 4.2, "cro": 4.1, "aum": 4.1, "hil": 3.9, "cal": 3.9, "int": 3.9,
+    "elo": 3.8, "bas": 3.7, "bil": 3.7, "sen": 3.5, "med": 3.5, "dis": 3.4, "per": 3.2, "hem": 3.1, "esc": 3.1,
+    "ni": 3, "ant": 3, "tra": 3, "gra": 3, "eng": 2.7, "sil": 2.7, "sup": 2.5, "ima": 2.4, "mar": 2.3,
+    "fec": 2.2, "dia": 2.1, "tor": 2.1, "vas": 2, "ind": 2, "val": 1.9, "pin": 1.9, "nod": 1.8, "aer": 1.8,
+    "cli": 1.8, "sug": 1.7, "obs": 1.7, "atr": 1.7, "sub": 1.7, "ext": 1.7, "alv": 1.7, "pos": 1.6, "vis": 1.6,
+    "obj": 1.5, "ver": 1.4, "neu": 1.4, "des": 1.4, "pac": 1.4, "ori": 1.4, "ret": 1.4, "lig": 1.4, "lob": 1.4,
+    "deg": 1.3, "fra": 1.3, "mej": 1.3, "lim": 1.3, "niv": 1.3, "amb": 1.3, "peq": 1.3, "bia": 1.3, "ose": 1.3,
+    "ide": 1.2, "lib": 1.2, "bro": 1.2, "col": 1.2, "bib": 1.2, "cif": 1.2, "aso": 1.1, "cor": 1.1, "met": 1.1,
+    "cen": 1.1, "ele": 1.1, "opa": 1.1, "mam": 1.1, "imp": 1, "esp": 1,
+}
+WORD_SHARE_ES: dict[str, float] = {
+    "sin": 22.8, "con": 17.2, "hallazg": 15.7, "cambi": 13.2, "signific": 10.5, "derech": 10.1, "estudi": 9.8,
+    "no": 9.1, "radiolog": 8.6, "izquierd": 7.7, "sign": 7.2, "infiltr": 6.8, "previ": 6.6, "relev": 6.4,
+    "pulmon": 5.8, "respect": 5.7, "normal": 5.5, "pulmonar": 5.2, "epoc": 4.8, "pleural": 4.6, "cronic": 4.1,
+    "apreci": 4, "aument": 4, "aortic": 4, "hili": 3.8, "dentr": 3.7, "bilateral": 3.6, "parenquim": 3.5,
+    "probabl": 3.5, "sen": 3.4, "dorsal": 3.3, "relacion": 3.2, "elongacion": 3.1, "costofren": 3.1,
+    "alter": 3.1, "ni": 3, "derram": 3, "comp": 2.8, "engros": 2.7, "siluet": 2.7, "escoliosis": 2.6,
+    "atelectasi": 2.5, "patolog": 2.5, "calcific": 2.4, "condens": 2.4, "basal": 2.3, "cardiomegali": 2.3,
+    "densid": 2.2, "anterior": 2.2, "prominent": 2.1, "indic": 2, "hemitorax": 2, "superior": 2,
+    "vascul": 1.9, "cardiotorac": 1.9, "pinzamient": 1.8, "aere": 1.8, "medi": 1.8, "patron": 1.7,
+    "nodul": 1.7, "atrap": 1.7, "mediastin": 1.7, "valor": 1.6, "intersticial": 1.6, "infecci": 1.5,
+    "observ": 1.5, "ateromatosis": 1.5, "clinic": 1.5, "imag": 1.5, "inflamatori": 1.4, "bas": 1.4,
+    "proces": 1.4, "orig": 1.4, "liger": 1.3, "rest": 1.3, "costal": 1.3, "degener": 1.3, "fractur": 1.3,
+    "limit": 1.3, "sugest": 1.3, "pequen": 1.3, "ose": 1.3, "pleuroparenquimat": 1.3, "biapical": 1.2,
+    "aort": 1.2, "libr": 1.2, "cardiomediastin": 1.2, "bibasal": 1.2, "alveol": 1.1, "hemidiafragm": 1.1,
+    "ambos": 1, "granulom": 1, "retrocardiac": 1, "cardiac": 1, "central": 1, "marcapas": 1,
+}
+#: language -> (key shares, word shares); a language without tables uses the English ones
+SHARES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
+    "en": (KEY_SHARE, WORD_SHARE), "es": (KEY_SHARE_ES, WORD_SHARE_ES)}
 #: share assumed for a key / a word that is not in the tables (both rarer than 1 %)
 RARE_KEY, RARE_WORD = 0.5, 0.3
 
@@ -77,16 +113,17 @@ RARE_KEY, RARE_WORD = 0.5, 0.3
 Atom = tuple[str, str]
 
 
-def _atom_cost(atom: Atom) -> float:
+def _atom_cost(atom: Atom, language: str = "en") -> float:
     """Expected share of clauses holding the atom; a word is never commoner than its key."""
     kind, text = atom
-    key = KEY_SHARE.get(text[:3], RARE_KEY)
+    key_share, word_share = SHARES.get(language, SHARES["en"])
+    key = key_share.get(text[:3], RARE_KEY)
     if kind == "k":
         return key
-    return WORD_SHARE.get(text, min(key, RARE_WORD))
+    return word_share.get(text, min(key, RARE_WORD))
 
 
-def index_atoms(info: PatternInfo) -> tuple[Atom, ...]:
+def index_atoms(info: PatternInfo, language: str = "en") -> tuple[Atom, ...]:
     """The atoms to index a pattern under: the mandatory element that is rarest in reports.
 
     Any mandatory element is a valid index (every match contains one of its words, or a word with one
@@ -101,7 +138,7 @@ def index_atoms(info: PatternInfo) -> tuple[Atom, ...]:
     options += [tuple(("k", k) for k in sorted(info.triggers))]
     options += [tuple(("w", w) for w in sorted(words)) + tuple(("k", k) for k in sorted(keys))
                 for words, keys in info.required_any]
-    return min(options, key=lambda atoms: sum(map(_atom_cost, atoms)))
+    return min(options, key=lambda atoms: sum(_atom_cost(a, language) for a in atoms))
 
 
 Gate = tuple[frozenset[str], frozenset[str], tuple[tuple[frozenset[str], frozenset[str]], ...]]
@@ -158,7 +195,7 @@ class LabelMatcher:
             pid = len(self._sources)
             self._sources.append(info.regex_source)
             self._regexes.append(None)
-            atoms = index_atoms(info)
+            atoms = index_atoms(info, onto.language)
             if len(atoms) > 1:
                 self._multi.add(pid)
             entry = (pid, label, syn, pattern_gate(info, atoms), label in excluded)

@@ -2,14 +2,18 @@
 
 Layout of an ontology folder (see docs/ontology.md)::
 
-    labels/*.yaml        kind: finding|diagnosis|top  +  labels: [{name, cui, parents, synonyms, exclusions, description}]
+    labels/*.yaml        kind: finding|diagnosis|top  +  labels: [{name, cui, parents, synonyms, exclusions,
+                         description, es: {synonyms, exclusions}}]   (English in the plain keys, each other
+                         language in a key of its own)
     cues.yaml            negation / uncertainty / pseudo-negation / terminators / resolution / history cue patterns
+    cues_es.yaml         the same cue lists for Spanish reports
     projections/*.yaml   name, description, labels: {target label: [ontology labels]}
 
 Every other part of cxr asks this module for vocabularies and projections; nobody keeps a second list.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -23,7 +27,13 @@ from cxr.core.errors import OntologyError
 from cxr.labeler.patterns import PatternError, analyse_pattern
 
 KINDS = ("top", "finding", "diagnosis")
-LABEL_KEYS = {"name", "cui", "parents", "synonyms", "exclusions", "description", "note", "__line__", "__keylines__"}
+#: The report languages: English in a label's plain ``synonyms``/``exclusions`` and ``cues.yaml``; every
+#: other language in a key of its own per label (``es: {synonyms: [...], exclusions: [...]}``) and
+#: ``cues_<lang>.yaml``. ``Ontology.in_language`` gives the labeler a language's view.
+ENGLISH = "en"
+LANGUAGES = (ENGLISH, "es")
+LABEL_KEYS = {"name", "cui", "parents", "synonyms", "exclusions", "description", "note", "__line__", "__keylines__",
+              *LANGUAGES[1:]}
 #: Keys the YAML loader adds to every mapping (line numbers); never user keys.
 _META_KEYS = frozenset({"__line__", "__keylines__"})
 CUE_KEYS = ("negation_preceding", "negation_following", "uncertainty_preceding",
@@ -104,6 +114,27 @@ class Label:
     exclusions: tuple[str, ...] = ()
     description: str | None = None
     where: Location = Location("?", 0)
+    #: language -> (synonyms, exclusions) for every language but English (the plain fields)
+    translations: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict, hash=False,
+                                                                                 compare=False)
+
+    def synonyms_in(self, language: str) -> tuple[str, ...]:
+        return self.synonyms if language == ENGLISH else self.translations.get(language, ((), ()))[0]
+
+    def exclusions_in(self, language: str) -> tuple[str, ...]:
+        return self.exclusions if language == ENGLISH else self.translations.get(language, ((), ()))[1]
+
+
+#: Accented letters -> their base letter, one character each, so folded text keeps every offset. PadChest's
+#: stemmed reports are written without accents ("torax", "pequen"); folding report and patterns alike
+#: lets one pattern match "tórax", "torax" and "TÓRAX".
+_FOLD = str.maketrans("áàâäãéèêëíìîïóòôöõúùûüñçÁÀÂÄÃÉÈÊËÍÌÎÏÓÒÔÖÕÚÙÛÜÑÇ",
+                      "aaaaaeeeeiiiiooooouuuuncAAAAAEEEEIIIIOOOOOUUUUNC")
+
+
+def fold_accents(text: str) -> str:
+    """``text`` with accents removed ("derrame pleural bilateral, pequeño" -> "... pequeno"); same length."""
+    return text.translate(_FOLD)
 
 
 @dataclass(frozen=True)
@@ -201,6 +232,12 @@ class Ontology:
     cues: dict[str, tuple[str, ...]]
     projections: dict[str, Projection]   # the YAML ones, onto other vocabularies
     _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    #: language -> its cue lists (``cues`` is the English ones); a language without a cue file is absent
+    language_cues: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
+    #: the language whose synonyms, exclusions and cues ``labels``/``cues`` hold (see ``in_language``)
+    language: str = ENGLISH
+    #: the ontology a language view was made from (None for a loaded ontology)
+    base: "Ontology | None" = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._children = {n: [] for n in self.labels}
@@ -208,6 +245,28 @@ class Ontology:
             for p in lab.parents:
                 if p in self._children:
                     self._children[p].append(lab.name)
+
+    # --- languages ----------------------------------------------------------------------------
+    @property
+    def languages(self) -> list[str]:
+        """Languages this ontology can label: English and each language with a ``cues_<lang>.yaml``."""
+        return [ENGLISH, *(lang for lang in LANGUAGES[1:] if lang in self.language_cues)]
+
+    def in_language(self, language: str) -> "Ontology":
+        """The same labels, tree and projections with ``language``'s synonyms, exclusions and cues in the
+        plain fields (accents folded for languages other than English): what the labeler compiles."""
+        if language == self.language:
+            return self
+        if self.base is not None:
+            return self.base.in_language(language)
+        if language not in self.languages:
+            raise OntologyError([f"language {language!r} not available in {self.root}; available: "
+                                 f"{', '.join(self.languages)}"])
+        return self._views[language]
+
+    @functools.cached_property
+    def _views(self) -> dict[str, "Ontology"]:
+        return {lang: _language_view(self, lang) for lang in self.languages if lang != self.language}
 
     # --- vocabularies -------------------------------------------------------------------------
     @functools.cached_property
@@ -308,6 +367,16 @@ class Ontology:
         return pd.DataFrame(out, index=frame.index)
 
 
+def _language_view(onto: Ontology, language: str) -> Ontology:
+    fold = (lambda pats: tuple(fold_accents(p) for p in pats)) if language != ENGLISH else tuple
+    labels = {n: dataclasses.replace(lab, synonyms=fold(lab.synonyms_in(language)),
+                                     exclusions=fold(lab.exclusions_in(language)))
+              for n, lab in onto.labels.items()}
+    cues = onto.cues if language == ENGLISH else {k: fold(v) for k, v in onto.language_cues[language].items()}
+    return Ontology(onto.root, labels, cues, onto.projections, language_cues=onto.language_cues, language=language,
+                    base=onto)
+
+
 def _mentioned(values: Mapping[str, Any]) -> dict[str, int]:
     """The mentioned values as ints (see ``_as_value``): what ``Projection.cells`` takes."""
     out = {}
@@ -406,7 +475,28 @@ def _parse_label(raw: Any, kind: str, path: Path, problems: list[str]) -> Label 
         synonyms=_as_str_list(raw.get("synonyms"), "synonyms", where, problems),
         exclusions=_as_str_list(raw.get("exclusions"), "exclusions", where, problems),
         description=desc, where=Location(str(path), line),
+        translations=_parse_translations(raw, path, problems),
     )
+
+
+def _parse_translations(raw: dict, path: Path, problems: list[str]) -> dict:
+    """``es: {synonyms: [...], exclusions: [...]}`` (each language's own key) -> {language: (syn, excl)}."""
+    out = {}
+    for lang in LANGUAGES[1:]:
+        block = raw.get(lang)
+        if block is None:
+            continue
+        line = raw.get("__keylines__", {}).get(lang, raw.get("__line__", 0))
+        here = f"{path}:{line}: label {raw.get('name')!r} ({lang})"
+        if not isinstance(block, dict):
+            problems.append(f"{here}: '{lang}' must be a mapping with 'synonyms' and optionally 'exclusions'")
+            continue
+        unknown = set(block) - {"synonyms", "exclusions"} - _META_KEYS
+        if unknown:
+            problems.append(f"{here}: unknown key(s) {sorted(unknown)}; allowed: ['exclusions', 'synonyms']")
+        out[lang] = (_as_str_list(block.get("synonyms"), f"{lang}.synonyms", here, problems),
+                     _as_str_list(block.get("exclusions"), f"{lang}.exclusions", here, problems))
+    return out
 
 
 def _load_labels(root: Path, problems: list[str]) -> dict[str, Label]:
@@ -435,8 +525,18 @@ def _load_labels(root: Path, problems: list[str]) -> dict[str, Label]:
     return labels
 
 
-def _load_cues(root: Path, problems: list[str]) -> dict[str, tuple[str, ...]]:
-    path = root / "cues.yaml"
+def cue_file(root: Path, language: str = ENGLISH) -> Path:
+    """``cues.yaml`` for English, ``cues_<lang>.yaml`` for another language."""
+    return root / ("cues.yaml" if language == ENGLISH else f"cues_{language}.yaml")
+
+
+def _load_language_cues(root: Path, problems: list[str]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The cue lists of each language other than English whose cue file exists."""
+    return {lang: _load_cues(root, problems, lang) for lang in LANGUAGES[1:] if cue_file(root, lang).exists()}
+
+
+def _load_cues(root: Path, problems: list[str], language: str = ENGLISH) -> dict[str, tuple[str, ...]]:
+    path = cue_file(root, language)
     if not path.exists():
         problems.append(f"{path}: missing cue file")
         return {k: () for k in CUE_KEYS}
@@ -513,19 +613,14 @@ def validate(onto: Ontology) -> list[str]:
         for p in lab.parents:
             if p not in onto.labels:
                 problems.append(f"{lab.where}: label {lab.name!r} has unknown parent {p!r}")
-        for pat in (*lab.synonyms, *lab.exclusions):
-            try:
-                analyse_pattern(pat)
-            except PatternError as exc:
-                problems.append(f"{lab.where}: label {lab.name!r}: {exc}")
     problems += _find_cycles(onto)
-    problems += _shared_synonyms(onto)
-    for key, pats in onto.cues.items():
-        for pat in pats:
-            try:
-                analyse_pattern(pat)
-            except PatternError as exc:
-                problems.append(f"{onto.root / 'cues.yaml'}: cue list '{key}': {exc}")
+    for lang in onto.languages:
+        problems += _validate_patterns(onto.in_language(lang))
+    for lab in onto.labels.values():
+        missing = [lang for lang in lab.translations if lang not in onto.languages]
+        if missing:
+            problems.append(f"{lab.where}: label {lab.name!r} has {missing[0]!r} synonyms but the ontology has "
+                            f"no {cue_file(onto.root, missing[0]).name}")
     if OWN_VOCABULARY in onto.projections:
         own = onto.projections[OWN_VOCABULARY]
         problems.append(f"{own.where}: projection name {OWN_VOCABULARY!r} is reserved for the ontology's own "
@@ -537,6 +632,27 @@ def validate(onto: Ontology) -> list[str]:
                     line = proj.lines.get(target, proj.where.line)
                     problems.append(f"{proj.where.file}:{line}: projection {proj.name!r} target {target!r}: "
                                     f"unknown label {s!r}")
+    return problems
+
+
+def _validate_patterns(view: Ontology) -> list[str]:
+    """Pattern syntax and shared synonyms of one language's view; messages name the language."""
+    problems: list[str] = []
+    tag = "" if view.language == ENGLISH else f" ({view.language})"
+    for lab in view.labels.values():
+        for pat in (*lab.synonyms, *lab.exclusions):
+            try:
+                analyse_pattern(pat)
+            except PatternError as exc:
+                problems.append(f"{lab.where}: label {lab.name!r}{tag}: {exc}")
+    problems += [p + tag for p in _shared_synonyms(view)]
+    cues = cue_file(view.root, view.language)
+    for key, pats in view.cues.items():
+        for pat in pats:
+            try:
+                analyse_pattern(pat)
+            except PatternError as exc:
+                problems.append(f"{cues}: cue list '{key}': {exc}")
     return problems
 
 
@@ -585,7 +701,8 @@ def load_ontology(root: str | os.PathLike | None = None, check: bool = True) -> 
     if not root.is_dir():
         raise OntologyError([f"{root}: ontology folder not found"])
     problems: list[str] = []
-    onto = Ontology(root, _load_labels(root, problems), _load_cues(root, problems), _load_projections(root, problems))
+    onto = Ontology(root, _load_labels(root, problems), _load_cues(root, problems), _load_projections(root, problems),
+                    language_cues=_load_language_cues(root, problems))
     if check:
         problems += validate(onto)
     if problems:

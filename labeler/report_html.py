@@ -90,7 +90,7 @@ def render_reports(items: Iterable[tuple[str, object]], labeler: Labeler, vocabu
 
     from cxr.labeler.spacy_component import CxrLabeler
 
-    nlp = spacy.blank("en")
+    nlp = spacy.blank("es" if labeler.language == "es" else "en")
     component = CxrLabeler(nlp, labeler=labeler, vocabulary=vocabulary, set_ents=False)
     colours = {f"{label} {sym}": colour for label in labeler.onto.labels for _, sym, colour in STATUS.values()}
     parts = []

@@ -36,6 +36,7 @@ class ChunkResult:
     missing: int
     sentences: list[tuple[str, int, str, list[str]]] | None = None
     explain: str | None = None
+    languages: dict[str, int] = field(default_factory=dict)   # reports per language labeled as
 
 
 class ChunkLabeler:
@@ -53,9 +54,11 @@ class ChunkLabeler:
         missing = 0
         sent_rows: list | None = [] if self.sentences else None
         expl: list[str] | None = [] if self.explain else None
+        languages: dict[str, int] = {}
         for rid, text in zip(chunk.ids, chunk.texts):
             res = self.labeler.label(text)
             missing += is_missing(text)
+            languages[res.language] = languages.get(res.language, 0) + 1
             cells, positive = self.projector.render(
                 res.values, res.direct_values() if self.projector.needs_direct else None)
             for i in positive:
@@ -66,7 +69,7 @@ class ChunkLabeler:
             if expl is not None:
                 expl.append(explain_lines(rid, res))
         return ChunkResult("".join(parts), positives, len(chunk.ids), missing, sent_rows,
-                           "".join(expl) if expl is not None else None)
+                           "".join(expl) if expl is not None else None, languages)
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Summary:
     seconds: float = 0.0
     columns: list[str] = field(default_factory=list)
     positives: list[int] = field(default_factory=list)
+    languages: dict[str, int] = field(default_factory=dict)   # reports per language labeled as
 
     def top_positives(self, n: int = 10) -> list[tuple[str, int]]:
         pairs = sorted(zip(self.columns, self.positives), key=lambda p: (-p[1], p[0]))
@@ -118,8 +122,12 @@ def _merge(parts: list[ChunkResult]) -> ChunkResult:
     positives = [sum(col) for col in zip(*(p.positives for p in parts))]
     sentences = None if first.sentences is None else [row for p in parts for row in p.sentences or ()]
     explain = None if first.explain is None else "".join(p.explain or "" for p in parts)
+    languages: dict[str, int] = {}
+    for p in parts:
+        for lang, n in p.languages.items():
+            languages[lang] = languages.get(lang, 0) + n
     return ChunkResult("".join(p.csv for p in parts), positives, sum(p.reports for p in parts),
-                       sum(p.missing for p in parts), sentences, explain)
+                       sum(p.missing for p in parts), sentences, explain, languages)
 
 
 def _ordered_map(worker: ChunkLabeler, chunks: Iterator[Chunk], workers: int) -> Iterator[ChunkResult]:
@@ -221,6 +229,8 @@ def label_reports(source: ReportSource, out: str | os.PathLike, labeler: Labeler
             summary.reports += res.reports
             summary.missing += res.missing
             summary.positives = [a + b for a, b in zip(summary.positives, res.positives)]
+            for lang, n in res.languages.items():
+                summary.languages[lang] = summary.languages.get(lang, 0) + n
             progress(summary.reports, source.rows, "labeling reports")
         # Close the files before the atomic renames run (ExitStack unwinds in reverse order).
         fh.close()

@@ -31,6 +31,17 @@ HEADERS: dict[str, str] = {
     "notification": "notification", "notifications": "notification",
     "recommendation": "recommendation", "recommendations": "recommendation",
     "addendum": "addendum",
+    # Spanish reports (with and without accents)
+    "hallazgos": "findings", "hallazgo": "findings", "descripción": "findings", "descripcion": "findings",
+    "conclusión": "impression", "conclusiones": "impression", "impresión": "impression",
+    "impresion": "impression", "impresión diagnóstica": "impression", "impresion diagnostica": "impression",
+    "diagnóstico": "impression", "diagnostico": "impression", "juicio diagnóstico": "impression",
+    "juicio diagnostico": "impression",
+    "indicación": "indication", "indicacion": "indication", "motivo de consulta": "indication",
+    "motivo de la exploración": "indication", "motivo de la exploracion": "indication",
+    "datos clínicos": "indication", "datos clinicos": "indication", "información clínica": "indication",
+    "informacion clinica": "indication", "antecedentes": "history",
+    "comparación": "comparison", "comparacion": "comparison", "técnica": "technique", "tecnica": "technique",
 }
 
 #: MIMIC's ADDENDUM corrects or completes the findings and impression ("ADDENDUM: ... small right
@@ -41,8 +52,9 @@ WHOLE_REPORT = "report"
 
 _ALTS = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in sorted(HEADERS, key=len, reverse=True))
 # A header is "HEADER:" after a word boundary (Open-i/MIMIC inline style), or a header alone on its line
-# without a colon ("FINAL REPORT", "IMPRESSION"). Scanning the whole report with a 60-way alternation
-# costs more than labeling it, so only the text before each colon, and short lines, are examined.
+# without a colon ("FINAL REPORT", "IMPRESSION") where a statement can start (``_starts_statement``).
+# Scanning the whole report with a 60-way alternation costs more than labeling it, so only the text
+# before each colon, and short lines, are examined.
 _BEFORE_COLON = re.compile(rf"(?i)(?<![\w\-/])({_ALTS})[ \t]*\Z")
 _LOOKBACK = max(map(len, HEADERS)) + 8
 _SHORT_LINE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /]{2,30}?)[ \t]*$")
@@ -64,10 +76,21 @@ def _find_headers(text: str) -> list[tuple[int, int, str]]:
     if "\n" in text:
         for m in _SHORT_LINE.finditer(text):
             name = _canonical(m.group(1))
-            if name:
+            if name and _starts_statement(text, m.start(1)):
                 heads.append((m.start(1), m.end(), name))
         heads.sort()
     return heads
+
+
+def _starts_statement(text: str, at: int) -> bool:
+    """Whether a line starting at ``at`` can be a header: the report starts there, or the text before
+    ends a statement (".", ":", "!", "?", ";") or a blank line separates it. A single word on a line of
+    its own after an unfinished sentence ("no\n exam") is wrapping, not a header."""
+    before = text[:at].rstrip()
+    return not before or before[-1] in ".:;!?" or bool(_BLANK_BEFORE.search(text, len(before), at))
+
+
+_BLANK_BEFORE = re.compile(r"\n[ \t]*\n")
 
 
 @dataclass(frozen=True)

@@ -66,9 +66,15 @@ class CxrLabeler:
 
     def __init__(self, nlp: Language, name: str = FACTORY, vocabulary: str = OWN_VOCABULARY,
                  ontology: Optional[str] = None, sections: tuple[str, ...] | list[str] = DEFAULT_SECTIONS,
-                 spans_key: str = SPANS_KEY, set_ents: bool = True, labeler: Labeler | None = None):
+                 spans_key: str = SPANS_KEY, set_ents: bool = True, labeler: Labeler | None = None,
+                 language: Optional[str] = None):
         self.name = name
-        self.labeler = labeler or Labeler(load_ontology(ontology), sections=tuple(sections), conventions=vocabulary)
+        if labeler is None:
+            onto = load_ontology(ontology)
+            # the pipeline's own language when the ontology has it (spacy.blank("es") labels Spanish)
+            language = language or (nlp.lang if nlp.lang in onto.languages else "en")
+            labeler = Labeler(onto, sections=tuple(sections), conventions=vocabulary, language=language)
+        self.labeler = labeler
         self.vocabulary = vocabulary
         # raises now on an unknown vocabulary
         self._direct = bool(self.labeler.onto.projection(vocabulary).direct)
@@ -109,10 +115,11 @@ class CxrLabeler:
 
 @Language.factory(FACTORY, default_config={"vocabulary": OWN_VOCABULARY, "ontology": None,
                                            "sections": list(DEFAULT_SECTIONS), "spans_key": SPANS_KEY,
-                                           "set_ents": True})
+                                           "set_ents": True, "language": None})
 def make_cxr_labeler(nlp: Language, name: str, vocabulary: str, ontology: Optional[str], sections: list[str],
-                     spans_key: str, set_ents: bool) -> CxrLabeler:
+                     spans_key: str, set_ents: bool, language: Optional[str]) -> CxrLabeler:
     """spaCy factory ``cxr_labeler``: config ``vocabulary`` (padchest or a projection), ``ontology`` (folder,
-    None = shipped), ``sections`` (read like ``cxr label --sections``), ``spans_key``, ``set_ents``."""
+    None = shipped), ``sections`` (read like ``cxr label --sections``), ``spans_key``, ``set_ents``,
+    ``language`` (en, es or auto; None = the pipeline's language, ``spacy.blank("es")`` -> es)."""
     return CxrLabeler(nlp, name, vocabulary=vocabulary, ontology=ontology, sections=tuple(sections),
-                      spans_key=spans_key, set_ents=set_ents)
+                      spans_key=spans_key, set_ents=set_ents, language=language)

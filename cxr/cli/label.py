@@ -10,7 +10,8 @@ import typer
 from cxr.cli.common import cli_errors, fail
 
 ontology_app = typer.Typer(help="Validate and inspect the label ontology (YAML).\n\n"
-                           "Example: cxr ontology show \"pleural effusion\"", no_args_is_help=True)
+                           "Example: cxr ontology show \"pleural effusion\"", no_args_is_help=True,
+                           rich_markup_mode=None)
 
 OntologyOpt = typer.Option(None, "--ontology", help="Ontology folder to use instead of the shipped one.",
                            show_default=False)
@@ -48,20 +49,24 @@ def label(
     html_limit: int = typer.Option(200, min=1, help="Reports shown in the --html page (the first N of the input)."),
     sample: bool = typer.Option(False, "--sample", help="Label the embedded sample reports instead of INPUT."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Do not show a progress bar."),
+    language: str = typer.Option("en", "--language", help="Report language: en, es (Spanish, PadChest's stemmed "
+                                 "text too) or auto (decided per report; the summary and --explain say which)."),
 ) -> None:
     """Label chest X-ray reports: 1 positive, 0 negative, -1 uncertain, empty = not mentioned.
 
     Example: cxr label reports.csv -o labels.csv --vocabulary chexpert
     """
     _label(input, output, text_column, id_column, vocabulary, sections, sentences, explain, workers,
-           chunk_size, encoding, ontology, sentence_cache, sample, no_progress, html, html_limit)
+           chunk_size, encoding, ontology, sentence_cache, sample, no_progress, html, html_limit, language)
 
 
 @cli_errors
 def _label(input, output, text_column, id_column, vocabulary, sections, sentences, explain, workers,
-           chunk_size, encoding, ontology, sentence_cache, sample, no_progress, html=None, html_limit=200) -> None:
+           chunk_size, encoding, ontology, sentence_cache, sample, no_progress, html=None, html_limit=200,
+           language="en") -> None:
     from cxr.core.atomic import check_output_path
     from cxr.labeler.engine import Labeler
+    from cxr.labeler.language import AUTO
     from cxr.labeler.reader import open_reports
     from cxr.labeler.runner import default_workers, label_reports
 
@@ -79,8 +84,9 @@ def _label(input, output, text_column, id_column, vocabulary, sections, sentence
     wanted = _sections(sections)
     onto = _load(ontology)
     onto.vocabulary(vocabulary)  # fail on an unknown vocabulary before reading anything
+    _check_language(onto, language)
     source = open_reports(input, text_column, id_column, chunk_size, encoding)
-    labeler = Labeler(onto, sections=wanted, cache_size=sentence_cache, conventions=vocabulary)
+    labeler = Labeler(onto, sections=wanted, cache_size=sentence_cache, conventions=vocabulary, language=language)
     page = None
     if html is not None:   # rendered first (spaCy is imported only here), published after the labels
         from cxr.labeler.report_html import build_html
@@ -96,9 +102,18 @@ def _label(input, output, text_column, id_column, vocabulary, sections, sentence
     rate = summary.reports / summary.seconds if summary.seconds > 0 else float("inf")
     typer.echo(f"labeled {summary.reports} reports ({summary.missing} without text) in {summary.seconds:.2f} s "
                f"({rate:,.0f} reports/s) -> {output}", err=True)
+    if language == AUTO:
+        typer.echo("languages: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.languages.items())), err=True)
     top = summary.top_positives(10)
     if top:
         typer.echo("most frequent positive labels: " + ", ".join(f"{name} {n}" for name, n in top), err=True)
+
+
+def _check_language(onto, language: str) -> None:
+    from cxr.labeler.language import AUTO
+
+    if language != AUTO and language not in onto.languages:
+        raise fail(f"--language: unknown language {language!r}; known: {', '.join([*onto.languages, AUTO])}")
 
 
 def _sections(option: str) -> tuple[str, ...]:
@@ -148,13 +163,14 @@ def check(directory: Optional[Path] = typer.Argument(None, help="Ontology folder
         raise typer.Exit(1)
     onto = _load(root)
     typer.echo(f"ok: {root}: {len(onto.labels)} labels, {sum(len(v) for v in onto.cues.values())} cues, "
-               f"vocabularies: {', '.join(onto.vocabularies)}")
+               f"vocabularies: {', '.join(onto.vocabularies)}; languages: {', '.join(onto.languages)}")
 
 
 @ontology_app.command("show")
 def show(name: str = typer.Argument(..., help="Label name, e.g. 'pleural effusion'."),
          ontology: Optional[Path] = OntologyOpt) -> None:
-    """Print a label: kind, CUI, description, parents, children, synonyms, exclusions, projections.
+    """Print a label: kind, CUI, description, parents, children, synonyms and exclusions (each language),
+    projections.
 
     Example: cxr ontology show "pleural effusion" --ontology my_ontology/
     """
@@ -174,10 +190,13 @@ def _show(name: str, ontology: Optional[Path]) -> None:
             ("description", onto.description(name)), ("defined at", str(lab.where)),
             ("parents", ", ".join(lab.parents) or "-"), ("children", ", ".join(onto.children(name)) or "-"),
             ("ancestors", ", ".join(onto.ancestors(name)) or "-"),
-            ("synonyms", "\n  ".join(lab.synonyms) or "-"), ("exclusions", "\n  ".join(lab.exclusions) or "-"),
-            ("projections", ", ".join(into) or "-")]
+            ("synonyms", "\n  ".join(lab.synonyms) or "-"), ("exclusions", "\n  ".join(lab.exclusions) or "-")]
+    for lang in onto.languages[1:]:
+        rows += [(f"synonyms ({lang})", "\n  ".join(lab.synonyms_in(lang)) or "-"),
+                 (f"exclusions ({lang})", "\n  ".join(lab.exclusions_in(lang)) or "-")]
+    rows.append(("projections", ", ".join(into) or "-"))
     for key, value in rows:
-        sep = "\n  " if "\n" in value or key in ("synonyms", "exclusions") else " "
+        sep = "\n  " if "\n" in value or key.startswith(("synonyms", "exclusions")) else " "
         typer.echo(f"{key}:{sep}{value}")
 
 

@@ -101,6 +101,44 @@ def test_megabyte_report_works(onto_dir, tmp_path):
     assert len(df) == 2 and df.loc[0, "pneumothorax"] == 1 and df.loc[0, "pneumonia"] == -1
 
 
+# --- Spanish (the shipped ontology) -----------------------------------------------------------------------
+SPANISH = ["Derrame pleural derecho. No se observa neumotórax.", "posibl neumoni basal izquierd . sin derram ."]
+
+
+def test_spanish_reports_with_every_output(tmp_path):
+    src = reports_csv(tmp_path / "es.csv", SPANISH)
+    out, sent, expl, page = (tmp_path / n for n in ("o.csv", "s.parquet", "e.jsonl", "p.html"))
+    res = cxr("label", str(src), "-o", str(out), "--language", "es", "--sentences", str(sent), "--explain", str(expl),
+              "--html", str(page), "--no-progress")
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out)
+    assert df.loc[0, ["pleural effusion", "pneumothorax"]].tolist() == [1, 0]
+    assert df.loc[1, ["pneumonia", "pleural effusion"]].tolist() == [-1, 0]
+    rows = pd.read_parquet(sent)
+    assert rows.text.tolist()[:2] == ["Derrame pleural derecho.", "No se observa neumotórax."]
+    assert "pleural effusion" in list(rows.labels[0])
+    records = [json.loads(line) for line in expl.read_text().splitlines()]
+    ptx = next(r for r in records if r.get("label") == "pneumothorax")
+    assert (ptx["language"], ptx["text"], ptx["cue"], ptx["value"]) == ("es", "neumotórax", "no se observa", 0)
+    assert "neumotórax" in page.read_text()
+
+
+def test_language_auto_says_what_it_chose(tmp_path):
+    src = reports_csv(tmp_path / "mixed.csv", [*SPANISH, "FINDINGS: Small right pleural effusion."])
+    out = tmp_path / "o.csv"
+    res = cxr("label", str(src), "-o", str(out), "--language", "auto", "--vocabulary", "chexpert", "--no-progress")
+    assert res.exit_code == 0, res.output
+    assert "languages: en 1, es 2" in res.output
+    assert pd.read_csv(out)["Pleural Effusion"].tolist() == [1, 0, 1]
+
+
+def test_ontology_show_and_check_list_every_language():
+    res = cxr("ontology", "show", "pleural effusion")
+    assert res.exit_code == 0 and "synonyms (es):\n  derram*" in res.output and "exclusions (es):" in res.output
+    res = cxr("ontology", "check")
+    assert res.exit_code == 0 and "languages: en, es" in res.output
+
+
 # --- bad input: one clear message, exit 2, nothing written ------------------------------------------------
 def bad_cases(tmp_path: Path, onto_dir: Path):
     good = reports_csv(tmp_path / "good.csv", ["No effusion."])
@@ -121,12 +159,13 @@ def bad_cases(tmp_path: Path, onto_dir: Path):
         "input and sample": (["good.csv", "--sample"], "either INPUT or --sample"),
         "unknown section": (["good.csv", "--sections", "findings,impresion"], "unknown section(s) 'impresion'"),
         "same outputs": (["good.csv", "--explain", str(tmp_path / "o.csv")], "must differ"),
+        "unknown language": (["good.csv", "--language", "es"], "unknown language 'es'; known: en, auto"),
     }
 
 
 CASES = ["missing column", "missing id column", "empty file", "undecodable", "missing input",
          "output folder missing", "yaml error", "unknown vocabulary", "input and sample", "unknown section",
-         "same outputs"]
+         "same outputs", "unknown language"]
 
 
 @pytest.mark.parametrize("case", CASES)

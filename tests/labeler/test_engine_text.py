@@ -58,6 +58,14 @@ def test_header_alone_on_its_line_without_colon():
     assert [s.name for s in select_sections(text)] == ["impression"]
 
 
+def test_a_wrapped_word_on_its_own_line_is_not_a_header():
+    """A property test found it: "no\n exam" (a sentence wrapped before its last word) is one report,
+    while a header line after a finished statement or a blank line still counts."""
+    assert [s.name for s in split_sections("no \n exam")] == ["report"]
+    assert [s.name for s in split_sections("No effusion.\nIMPRESSION\nclear")] == ["preamble", "impression"]
+    assert [s.name for s in split_sections("some text\n\nFINDINGS\n x")] == ["preamble", "findings"]
+
+
 def test_words_that_contain_a_header_are_not_headers():
     text = "Reindication: none. Prefindings: none."
     assert [s.name for s in split_sections(text)] == ["report"]
