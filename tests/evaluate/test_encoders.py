@@ -1,4 +1,5 @@
-"""timm backbones (random init, local weights, mismatched weights) and cxr exports behind one protocol."""
+"""timm backbones (random init, local weights, mismatched weights), cxr exports and spec parsing.
+Other labs' formats: test_adapters.py."""
 from __future__ import annotations
 
 import json
@@ -98,3 +99,22 @@ def test_vocabulary_from_the_export_only_or_a_file(tmp_path):
     listed.write_text("# base labels\nnormal\npneumonia\n")
     assert resolve_vocabulary(str(listed)) == ["normal", "pneumonia"]
     assert export_vocabulary(types.SimpleNamespace(label_names=["a"]), {}) == ["a"]
+
+
+def test_spec_prefix_picks_the_adapter_else_the_path_is_an_export():
+    from cxr.evaluate.encoders import ENCODERS, split_spec
+
+    assert {"export", "timm", "torchvision", "dlilp", "xrv", "open_clip", "hf-clip"} <= set(ENCODERS.names())
+    assert split_spec("xrv:/w/a:b.pt") == ("xrv", "/w/a:b.pt")        # only the first colon splits
+    assert split_spec("runs/a:b") == ("export", "runs/a:b")            # not a scheme: a path
+    assert split_spec("export:x") == ("export", "export:x")
+    with pytest.raises(InputError, match="neither a cxr export.*hf-clip"):
+        load_encoder("nope:thing")
+
+
+def test_random_init_baseline_keeps_residual_norm_scales():
+    """timm zeroes each ResNet block's last BN scale by default; the untrained baseline must not (issue 10)."""
+    enc = load_encoder("timm:resnet18")
+    last_bn = [m.bn2.weight for layer in ("layer1", "layer2", "layer3", "layer4")
+               for m in getattr(enc.model.model, layer)]
+    assert len(last_bn) == 8 and all(bool((w != 0).all()) for w in last_bn)

@@ -1,0 +1,44 @@
+"""`cxr eval run -c hf-clip:FOLDER`: a foreign CLIP, saved the Hugging Face way, zero-shot and probed end to end."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import yaml
+from PIL import Image
+from typer.testing import CliRunner
+
+from cxr.cli.main import app
+from tests.evaluate.test_adapters import _hf_clip
+
+
+def _task(root):
+    """Two classes (bright top vs bright bottom), 3 train + 2 test images each."""
+    rng = np.random.default_rng(0)
+    rows = []
+    (root / "img").mkdir()
+    for label, lit in (("effusion", slice(0, 20)), ("cardiomegaly", slice(20, 40))):
+        for part, n in (("train", 3), ("test", 2)):
+            for i in range(n):
+                img = rng.integers(0, 60, (40, 32)).astype(np.uint8)
+                img[lit] += 150
+                name = f"img/{label}_{part}_{i}.png"
+                Image.fromarray(img).save(root / name)
+                rows.append((name, label, part, f"{label}-{part}-{i}"))
+    split = root / "toy.csv"
+    pd.DataFrame(rows, columns=["path", "label", "split", "patient_id"]).to_csv(split, index=False)
+    return split
+
+
+def test_eval_run_with_a_hugging_face_clip_folder(tmp_path):
+    folder, _ = _hf_clip(tmp_path)
+    split, out = _task(tmp_path), tmp_path / "out"
+    res = CliRunner().invoke(app, ["eval", "run", "-c", f"hf-clip:{folder}", "--tasks", f"csv:{split}",
+                                   "--shots", "1", "--seeds", "1", "--workers", "0", "--device", "cpu",
+                                   "--cache-dir", str(tmp_path / "cache"), "-q", "-o", str(out)],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    results = pd.read_csv(out / "results.csv")
+    assert set(results["method"]) == {"zero-shot", "linear-probe"}, results
+    assert results["aca"].between(0, 1).all()
+    encoder = yaml.safe_load((out / "config.yaml").read_text())["encoder"]
+    assert encoder["source"] == "hf-clip" and encoder["model_type"] == "clip" and len(encoder["folder_sha256"]) == 64
