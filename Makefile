@@ -6,7 +6,7 @@ BENCH_STAMP := $(VENV)/.installed-bench-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench gpu-check clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,11 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) bench/run_all.py
+
+# One table of pre-training throughput and memory on a GPU in < 8 minutes (docs/benchmarks.md, "GPU check");
+# without CUDA, a quick CPU run of the same script (same table, meaningless numbers). Output: bench/out/gpu_check/.
+gpu-check: setup
+	$(PY) bench/gpu_check.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

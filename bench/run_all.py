@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("labeler_accuracy", "labeler_speed", "cache_read", "train_throughput", "eval_speed", "nih_covid_probe")
+SCRIPTS = ("labeler_accuracy", "padchest_es", "labeler_speed", "cache_read", "train_throughput", "eval_speed",
+           "nih_covid_probe")
 
 
 def main() -> int:

@@ -22,15 +22,16 @@ __version__ = "0.1.0"
 
 
 def label(texts: str | Iterable[str], vocabulary: str = "padchest", *, ontology: str | None = None,
-          sections: Iterable[str] | None = None) -> "pandas.DataFrame":
+          sections: Iterable[str] | None = None, language: str = "en") -> "pandas.DataFrame":
     """Label report texts: one row per text, one column per label of ``vocabulary`` (padchest, chexpert,
     dlilp, chestxray14 or any projection of the ontology); 1 positive, 0 negative, -1 uncertain,
     NaN not mentioned. ``ontology`` is a folder of an edited ontology (default: the shipped one).
+    ``language``: en, es (Spanish) or auto (decided per report).
     """
     from cxr.labeler.api import label_texts
 
     return label_texts([texts] if isinstance(texts, str) else list(texts), vocabulary,
-                       ontology=ontology, sections=sections)
+                       ontology=ontology, sections=sections, language=language)
 
 
 def load_encoder(path: str, device: str = "cpu"):

@@ -8,7 +8,8 @@ Importing this package stays light (no torch, pandas or timm); the modules load 
 
 - ``evaluate.tasks``      benchmark registry; each task builds a patient-disjoint split from official files
 - ``evaluate.splitfile``  the split CSV (path, label, split, patient_id) and its hash
-- ``evaluate.encoders``   cxr exports and timm backbones behind one encoder protocol
+- ``evaluate.encoders``   cxr exports, baselines and other labs' encoders behind one encoder protocol
+                          (``evaluate.adapters``: one module per source, with its preprocessing)
 - ``evaluate.methods``    registry of evaluation methods (zero-shot, linear-probe)
 - ``evaluate.runner``     ``run_evaluation(config)`` -> rows of results
 - ``evaluate.report``     results.csv, table.md, plot.png, config.yaml and ``compare``

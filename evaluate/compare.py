@@ -9,7 +9,7 @@ import yaml
 
 from cxr.core.errors import InputError
 
-from cxr.evaluate.report import k_order, pct, probe_summary
+from cxr.evaluate.report import k_order, pct, probe_summary, zero_shot_cells
 
 
 def _load_run(path: Path):
@@ -67,15 +67,14 @@ def _row(task: str, values: list[float | None], mismatched: set, extra: list[str
 
 
 def _zero_shot_section(frames, names, tasks, mismatched) -> list[str]:
-    zs = [f[f["method"] == "zero-shot"].set_index("task") for f in frames]
-    if all(z.empty for z in zs):
+    zs = [zero_shot_cells(f) for f in frames]
+    if not any(zs):
         return []
-    lines = ["## Zero-shot ACA: average (base / novel)", "", "| Task | " + " | ".join(names) + " |",
+    lines = ["## Zero-shot ACA: all classes (base / novel)", "", "| Task | " + " | ".join(names) + " |",
              "|---|" + "---:|" * len(names)]
     for t in tasks:
-        values = [float(z.loc[t, "aca"]) if t in z.index else None for z in zs]
-        extra = [f" ({pct(z.loc[t, 'base_aca'])} / {pct(z.loc[t, 'novel_aca'])})" if t in z.index else ""
-                 for z in zs]
+        values = [float(z[t]["all"]) if t in z else None for z in zs]
+        extra = [f" ({pct(z[t].get('base'))} / {pct(z[t].get('novel'))})" if t in z else "" for z in zs]
         lines.append(_row(t, values, mismatched, extra))
     return lines + [""]
 

@@ -5,6 +5,9 @@ Patient ids are compared after normalisation because datasets spell the same id 
 are compared exactly: a table's ``source`` column holds registered ``cxr.datasets`` names (what
 ``cxr manifest`` writes). Rows of any other name (a private dataset, or a misspelling) are not compared
 with a benchmark, and the caller gets a note naming them and their counts, never a silent non-match.
+
+``cxr eval run`` also checks every task against the patients an export was pre-trained on
+(``check_pretraining_patients``): the export records them as salted tokens, not as ids.
 """
 from __future__ import annotations
 
@@ -81,3 +84,63 @@ def check_overlap(split_frame, pretrain_ids: set[str], manifest: str | Path, all
             f"e.g. {overlap[:8]}. Zero-shot and probe results on them would be inflated. Exclude them "
             f"with --exclude-patients {manifest}, or pass --allow-overlap to keep them knowingly.")
     return overlap
+
+
+def check_pretraining_patients(split, task: str, dataset: str | None, encoder_info: dict,
+                               allow: bool) -> list[str]:
+    """Refuse a task whose patients the encoder was pre-trained on (its export's ``patients.json``).
+
+    ``dataset``: the registered dataset a benchmark task draws from (only that source's pre-training
+    patients count: ids of two datasets collide by chance); None for a user task, compared with every
+    source. Returns warnings: the check could not run, or found overlap that ``allow`` lets pass.
+    """
+    from cxr.pretrain.export import read_export_config, read_export_patients
+
+    if encoder_info.get("source") != "export":
+        return []      # other labs' encoders record no pre-training patients
+    tokens = read_export_patients(encoder_info["path"])
+    if tokens is None:
+        pretraining = read_export_config(encoder_info["path"]).get("pretraining") or {}
+        if not pretraining.get("patients_sha256"):
+            return []  # untrained, or trained on in-memory toy data: no patients to share
+        return [f"{task}: the export names no pre-training patients (an older export, or its cache was gone "
+                f"at export time): patient overlap with pre-training NOT checked"]
+    ids = split.frame["patient_id"]
+    blank = int((ids.astype(str).str.strip() == "").sum())
+    if blank == len(ids):
+        return [f"{task}: the split has no patient_id column: patient overlap with pre-training NOT checked; "
+                f"add one (patient ids as in the dataset's files) to check it"]
+    notes = [f"{task}: {blank} of {len(ids)} rows have no patient_id: their overlap with pre-training "
+             f"NOT checked"] if blank else []
+    shared, notes = _shared_patients(split.frame, tokens, dataset, task, notes)
+    if not shared:
+        return notes
+    against = f"dataset {dataset!r}" if dataset else f"source(s) {', '.join(sorted(tokens.by_source))}"
+    message = (f"{task}: {len(shared)} patient(s) of this split were in the encoder's pre-training data "
+               f"({against}), e.g. {shared[:8]}")
+    if allow:
+        return notes + [f"{message}; kept (--allow-overlap): scores on them are inflated"]
+    hint = "" if dataset else (" If your patients come from another dataset whose ids merely look alike "
+                               "(ids collide across datasets), the match is by chance: add a 'source' column "
+                               "naming each row's dataset (your own name for a private one) and only that "
+                               "dataset's pre-training patients are compared.")
+    raise CxrError(f"{message}. Zero-shot and probe results on them would be inflated. Rebuild the split "
+                   f"without them (cxr eval splits --exclude-patients) or pre-train without them "
+                   f"(cxr prepare --exclude-patients).{hint} Pass --allow-overlap to evaluate anyway.")
+
+
+def _shared_patients(frame, tokens, dataset: str | None, task: str, notes: list[str]) -> tuple[list[str], list[str]]:
+    """Split patients found among the pre-training ones. A benchmark compares with its ``dataset``; a user
+    split with a ``source`` column compares each row with its own source (a private name matches none);
+    a user split without one compares with every source."""
+    if dataset or "source" not in frame.columns:
+        return sorted(set(tokens.matches(frame["patient_id"].unique(), dataset))), notes
+    shared: set[str] = set()
+    for source, rows in frame.groupby(frame["source"].astype(str).str.strip()):
+        if source in tokens.by_source:
+            shared.update(tokens.matches(rows["patient_id"].unique(), source))
+    private = sorted(set(frame["source"].astype(str).str.strip()) - set(tokens.by_source))
+    if private:
+        notes = notes + [f"{task}: source(s) {private} had no patients in the encoder's pre-training data, "
+                         f"so those rows were not compared"]
+    return sorted(shared), notes

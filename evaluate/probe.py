@@ -1,11 +1,13 @@
-"""Class-balanced multinomial logistic regression on standardised features (the linear probe).
+"""Multinomial logistic regression on frozen features (the linear probe).
 
 Objective (scikit-learn's convention, so ``C`` means what it means there):
-``C * sum_i w_i * CE(x_i, y_i) + 0.5 * ||W||^2`` with ``w_i = n / (n_classes * n_{y_i})``, the bias not
-penalised, minimised from zero by L-BFGS (scipy) with the analytic gradient in float64: deterministic,
-and free of per-op framework overhead, which dominates on problems this small (it runs on CPU even when
-the encoder ran on a GPU). Standardisation statistics come from the unlabeled train pool: with K=1 the
-support set's own std would be computed from one image per class and is meaningless.
+``C * sum_i w_i * CE(x_i, y_i) + 0.5 * ||W||^2`` with ``w_i = n / (n_classes * n_{y_i})`` (scikit-learn's
+``class_weight="balanced"``; ``w_i = 1`` with ``class_weight="none"``), the bias not penalised, minimised
+from zero by L-BFGS (scipy) with the analytic gradient in float64: deterministic, and free of per-op
+framework overhead, which dominates on problems this small (it runs on CPU even when the encoder ran on a
+GPU). ``C``, standardisation and class weights are set by the evaluation protocol
+(``cxr.evaluate.config.PROTOCOLS``). Standardisation statistics come from the unlabeled train pool: with
+K=1 the support set's own std would be computed from one image per class and is meaningless.
 
 Few-shot sets have far fewer samples than feature dimensions (e.g. 80 x 2048). The optimal W lies in the
 row space of X, so with the thin SVD X = U S V^T the same problem is solved over B = V^T W on the n
@@ -20,12 +22,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cxr.core.errors import InputError
+
+
+#: class_weight name -> per-sample weights from integer labels (scikit-learn's meanings)
+CLASS_WEIGHTS = {
+    "balanced": lambda y, counts: (len(y) / (len(counts) * np.maximum(counts, 1)))[y],
+    "none": lambda y, counts: np.ones(len(y)),
+}
+
 
 @dataclass
 class ProbeConfig:
     C: float = 1.0
     max_iter: int = 500
     standardise: bool = True
+    class_weight: str = "balanced"       # a CLASS_WEIGHTS name
+
+    def __post_init__(self):
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise InputError(f"probe class_weight must be one of {sorted(CLASS_WEIGHTS)}, "
+                             f"got {self.class_weight!r}")
+        if not self.C > 0:
+            raise InputError(f"probe C must be positive, got {self.C}")
 
 
 @dataclass
@@ -96,7 +115,7 @@ def _fit(x, y, n_classes: int, cfg: ProbeConfig, stats) -> LinearProbe:
         z, basis = u * sv, vh.T                      # [n, n] coordinates, [d, n] row-space basis
     y = np.asarray(y, np.int64)
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    sample_w = (len(y) / (n_classes * np.maximum(counts, 1)))[y]
+    sample_w = CLASS_WEIGHTS[cfg.class_weight](y, counts)
     onehot = np.eye(n_classes)[y]
     start = np.zeros(z.shape[1] * n_classes + n_classes)
     res = minimize(_objective(z, onehot, sample_w, cfg.C), start, jac=True, method="L-BFGS-B",

@@ -33,12 +33,31 @@ def results_frame(rows: list[dict]):
 
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     frame["k"] = frame["k"].astype(str)
+    frame["subset"] = frame["subset"].fillna("all")   # rows built before the column existed
     return frame
+
+
+def whole_tasks(frame):
+    """The rows of whole tasks (subset "all"); results written before the subset column are all such."""
+    return frame[frame["subset"].fillna("all") == "all"] if "subset" in frame.columns else frame
+
+
+def zero_shot_cells(frame) -> dict[str, dict[str, float]]:
+    """task -> {"base", "novel", "all"} zero-shot ACA. Base / novel come from their separate problems
+    when the run scored them (paper protocol), else from those classes' recall in the all-class problem."""
+    zs = frame[frame["method"] == "zero-shot"]
+    out = {}
+    for _, r in whole_tasks(zs).iterrows():
+        out[r["task"]] = {"base": r["base_aca"], "novel": r["novel_aca"], "all": r["aca"]}
+    if "subset" in zs.columns:
+        for _, r in zs[zs["subset"] != "all"].iterrows():
+            out.setdefault(r["task"], {})[r["subset"]] = r["aca"]
+    return out
 
 
 def probe_summary(frame):
     """task x K -> (mean, std, n seeds) of linear-probe ACA; std over seeds with ddof=0."""
-    probe = frame[frame["method"] == "linear-probe"]
+    probe = whole_tasks(frame[frame["method"] == "linear-probe"])
     out = {}
     for (task, k), g in probe.groupby(["task", "k"], sort=False):
         out[(task, str(k))] = (float(g["aca"].mean()), float(g["aca"].std(ddof=0)), len(g))
@@ -57,17 +76,27 @@ def render_table(frame, encoder: str, seeds: int, warnings: Sequence[str] = ()) 
 
 
 def _zero_shot_table(frame) -> list[str]:
-    zs = frame[frame["method"] == "zero-shot"]
+    zs = whole_tasks(frame[frame["method"] == "zero-shot"])
     if zs.empty:
         return []
-    lines = ["## Zero-shot ACA (%)", "", "| Task | Base | Novel | Average | Base / novel classes |",
+    cells = zero_shot_cells(frame)
+    separate = "subset" in frame.columns and (frame["subset"] != "all").any()
+    how = ("Base and novel: each scored as its own problem (only its classes and images)." if separate else
+           "Base and novel: recall of those classes' images within the all-class problem.")
+    lines = ["## Zero-shot ACA (%)", "", how, "", "| Task | Base | Novel | All classes | Base / novel classes |",
              "|---|---:|---:|---:|---|"]
     for _, r in zs.iterrows():
+        c = cells[r["task"]]
         counts = "unknown vocabulary" if math.isnan(r["n_base"]) else f"{int(r['n_base'])} / {int(r['n_novel'])}"
-        lines.append(f"| {r['task']} | {pct(r['base_aca'])} | {pct(r['novel_aca'])} | {pct(r['aca'])} | {counts} |")
-    lines.append(f"| **Mean** | {pct(zs['base_aca'].mean())} | {pct(zs['novel_aca'].mean())} | "
-                 f"{pct(zs['aca'].mean())} | |")
+        lines.append(f"| {r['task']} | {pct(c.get('base'))} | {pct(c.get('novel'))} | {pct(c['all'])} | {counts} |")
+    means = {k: _mean([c.get(k) for c in cells.values()]) for k in ("base", "novel", "all")}
+    lines.append(f"| **Mean** | {pct(means['base'])} | {pct(means['novel'])} | {pct(means['all'])} | |")
     return lines + [""]
+
+
+def _mean(values) -> float:
+    finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    return sum(finite) / len(finite) if finite else math.nan
 
 
 def _probe_table(frame, seeds: int) -> list[str]:
@@ -96,7 +125,7 @@ def render_plot(frame, encoder: str) -> bytes:
     from matplotlib.figure import Figure
 
     summary = probe_summary(frame)
-    zs = frame[frame["method"] == "zero-shot"].set_index("task")["aca"].to_dict()
+    zs = whole_tasks(frame[frame["method"] == "zero-shot"]).set_index("task")["aca"].to_dict()
     tasks = list(dict.fromkeys(list(frame["task"])))
     ncols = min(4, max(1, len(tasks)))
     nrows = math.ceil(max(1, len(tasks)) / ncols)
@@ -144,7 +173,7 @@ def plain(value):
 
 
 def render_config(result) -> str:
-    doc = {"config": result.config.to_dict(), **result.provenance}
+    doc = {"config": result.config.to_dict(), **result.provenance}   # config.protocol + resolved probe / zero_shot
     return yaml.safe_dump(plain(doc), sort_keys=False, allow_unicode=True)
 
 

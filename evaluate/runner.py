@@ -6,19 +6,22 @@ train pools, weights) runs before the first image is encoded, so a bad run stops
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cxr.core.errors import CxrError, InputError
 from cxr.core.progress import Progress, null_progress
 from cxr.core.provenance import file_sha256, git_sha
 
+from cxr.evaluate.class_embeddings import ROUTES
 from cxr.evaluate.classnames import match_label, partition
-from cxr.evaluate.config import EvalConfig
+from cxr.evaluate.config import PROTOCOLS, EvalConfig
 from cxr.evaluate.encoders import EncoderHandle, EncoderOptions, load_encoder, resolve_vocabulary
-from cxr.evaluate.features import KINDS, FeatureCache, FeatureKey, LoaderOptions, cached_extract
+from cxr.evaluate.features import KINDS, FeatureCache, FeatureKey, LoaderOptions, cached_extract, images_signature
 from cxr.evaluate.fewshot import check_shots
 from cxr.evaluate.images import ImageDataset, resolve_images
+from cxr.evaluate.leakage import check_pretraining_patients
 from cxr.evaluate.methods import METHODS, MethodContext, TaskData
 from cxr.evaluate.prompts import load_prompts
 from cxr.evaluate.splitfile import PARTS, edited_since_written, read_split
@@ -132,12 +135,16 @@ def _zero_shot_allowed(cfg: EvalConfig, encoder: EncoderHandle, warnings: list[s
     return methods
 
 
-def _describe_for(encoder: EncoderHandle, tasks: list[PreparedTask], methods: list[str], describe, onto):
+def _describe_for(encoder: EncoderHandle, tasks: list[PreparedTask], methods: list[str], describe, onto,
+                  route: str):
     if describe is not None or "zero-shot" not in methods or not encoder.has_label_head:
         return describe, onto
     labels = list(encoder.model.label_names)
-    if all(match_label(c, labels) is not None for t in tasks for c in t.data.classes):
-        return None, None  # every class has a prototype: no labeler needed
+    has_text = bool(getattr(encoder.model, "has_text", False))
+    choose = ROUTES.get(route)
+    if all(choose(match_label(c, labels) is not None, True, has_text) != "compose"
+           for t in tasks for c in t.data.classes):
+        return None, None  # no class is composed from head labels: no labeler needed
     from cxr.evaluate.describe import LabelerDescribe
 
     describe = LabelerDescribe()
@@ -148,6 +155,7 @@ def run_evaluation(cfg: EvalConfig, progress: Progress = null_progress, describe
                    encoder: EncoderHandle | None = None) -> EvalResult:
     for m in cfg.methods:
         METHODS.get(m)
+    ROUTES.get(cfg.zero_shot.route)
     warnings: list[str] = []
     refs = resolve_task_refs(cfg)
     tasks = [_prepare(r, cfg, warnings) for r in refs]
@@ -158,8 +166,11 @@ def run_evaluation(cfg: EvalConfig, progress: Progress = null_progress, describe
         encoder.vocabulary = resolve_vocabulary(cfg.vocabulary)
     for t in tasks:
         t.data.partition = partition(t.data.classes, encoder.vocabulary)
+    for t in tasks:   # patients the encoder was pre-trained on: refused before any encoding
+        dataset = TASKS.get(t.data.split.meta["task"]).dataset if t.data.split.meta.get("task") in TASKS else None
+        warnings += check_pretraining_patients(t.data.split, t.ref.name, dataset, encoder.info, cfg.allow_overlap)
     methods = _zero_shot_allowed(cfg, encoder, warnings)
-    describe, onto = _describe_for(encoder, tasks, methods, describe, onto)
+    describe, onto = _describe_for(encoder, tasks, methods, describe, onto, cfg.zero_shot.route)
     cache = FeatureCache(cfg.cache_dir, cfg.refresh_features)
     for t in tasks:   # a stale cache must stop the run before the first task spends minutes encoding
         for kind in KINDS:
@@ -180,17 +191,39 @@ def run_evaluation(cfg: EvalConfig, progress: Progress = null_progress, describe
 
 
 def _key(task: PreparedTask, encoder: EncoderHandle, kind: str, part: str) -> FeatureKey:
-    return FeatureKey(encoder.identity, task.ref.name, task.location, task.data.split.sha256, kind, part)
+    return FeatureKey(encoder.identity, task.ref.name, task.location, task.data.split.sha256, kind, part,
+                      images_signature(task.images[part]))
+
+
+class TextHeadImages:
+    """A two-head encoder (DLILP) seen through its image-text head: ``encode_image`` returns the embedding
+    that pairs with ``encode_text`` instead of the label head's default one."""
+
+    def __init__(self, model):
+        self.model, self.preprocessing = model, model.preprocessing
+
+    def encode_image(self, x):
+        return self.model.encode_image(x, head="text")
+
+
+def _text_head_key(task: PreparedTask, encoder: EncoderHandle, part: str) -> FeatureKey:
+    # Its own encoder identity, so the cache keeps the two heads' embeddings apart (same kind, "embed").
+    identity = hashlib.sha256(f"{encoder.identity}|image-text head".encode("utf-8")).hexdigest()
+    return replace(_key(task, encoder, "embed", part), encoder_id=identity)
 
 
 def _arrays_for(task: PreparedTask, encoder: EncoderHandle, cache: FeatureCache, loader: LoaderOptions,
                 progress: Progress):
+    """(kind, part) -> encoder outputs: "features", "embed" (default head) or "embed-text" (the
+    image-text head of a two-head encoder)."""
     memo: dict = {}
-    model = encoder.model
 
     def arrays(kind: str, part: str):
         if (kind, part) not in memo:
-            key = _key(task, encoder, kind, part)
+            if kind == "embed-text":
+                key, model = _text_head_key(task, encoder, part), TextHeadImages(encoder.model)
+            else:
+                key, model = _key(task, encoder, kind, part), encoder.model
             paths = task.images[part]
             make = lambda: ImageDataset(paths, model.preprocessing)  # noqa: E731
             memo[(kind, part)] = cached_extract(cache, key, model, make, len(paths), loader, progress)
@@ -226,6 +259,7 @@ def _provenance(cfg: EvalConfig, encoder: EncoderHandle, details: dict, warnings
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "encoder": {"name": encoder.name, "identity": encoder.identity, **encoder.info,
                     "vocabulary_size": len(encoder.vocabulary) if encoder.vocabulary else None},
+        "protocol": {"name": cfg.protocol, "summary": PROTOCOLS.get(cfg.protocol).summary},
         "methods_run": methods,
         "split_hashes": {name: d["split_hash"] for name, d in details.items()},
         "tasks": details,

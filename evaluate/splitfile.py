@@ -75,7 +75,10 @@ def split_from_frame(frame, where: str, sha: str, path: Path | None = None, meta
     frame["patient_id"] = frame["patient_id"].fillna("").astype(str).str.strip()
     _check_values(frame, where)
     classes = _class_order(frame, meta or {})
-    return Split(frame[["path", "label", "split", "patient_id"]].reset_index(drop=True),
+    # 'source' (optional) names the dataset each row comes from: the pre-training patient check compares a
+    # row only with that dataset's patients, since ids of two datasets collide by chance
+    keep = ["path", "label", "split", "patient_id"] + (["source"] if "source" in frame.columns else [])
+    return Split(frame[keep].reset_index(drop=True),
                  classes, sha, path, meta or {})
 
 
@@ -95,6 +98,10 @@ def _check_values(frame, where: str) -> None:
     for part in PARTS:
         if not (frame["split"] == part).any():
             raise InputError(f"{where}: no {part} rows")
+    classes = sorted(set(frame["label"]))
+    if len(classes) < 2:
+        raise InputError(f"{where}: a task needs at least two classes; this split has only {classes} "
+                         f"(a one-class task scores 100% whatever the encoder)")
     test_only = sorted(set(frame.loc[frame["split"] == "test", "label"])
                        - set(frame.loc[frame["split"] == "train", "label"]))
     if test_only:

@@ -1,7 +1,8 @@
 """Typed pre-training configuration: dataclasses with defaults, YAML files, and ``--set key=value`` overrides.
 
-A YAML file may start from another with ``_base: other.yaml`` (path relative to the file); its keys are
-merged recursively. Unknown keys and badly typed values are errors that name the key and the file.
+A YAML file may start from another with ``_base: other.yaml`` (path relative to the file, else a shipped
+config of that name, so a user's config can say ``_base: _paper.yaml``); its keys are merged recursively.
+Unknown keys and badly typed values are errors that name the key and the file.
 The resolved config is written to every run folder; such a ``config.yaml`` is itself a valid config
 (its ``provenance`` block is ignored on load).
 
@@ -36,6 +37,9 @@ class DataConfig:
     vocabulary: str = "dlilp"       # label space, from the ontology (padchest, chexpert, dlilp, ...)
     uncertain: str = "masked"       # how -1 enters the label loss: masked | negative | positive
     missing: str = "negative"       # how NaN (not mentioned) of an annotated label enters: masked | negative
+    label_text: str = "list"        # text of a label-only image: list (its positives) | sampled (the paper's
+                                    # "A radiology image of <one positive>", redrawn each epoch)
+    image_mode: str = ""            # the cache must be squared so (pad | pad_topleft | resize); "" = any
     val_fraction: float = 0.05      # used only when the cache has no split column
     exclude_patients: str = ""      # file with one patient_id per line to leave out (e.g. test patients)
     image_size: int = 224
@@ -58,12 +62,16 @@ class AugmentConfig:
 @dataclass
 class ModelConfig:
     backbone: str = "resnet50"      # a registered backbone or any timm model name
-    pretrained: str = "imagenet"    # none | imagenet | path to a state dict / cxr export folder
+    pretrained: str = "imagenet"    # none | imagenet (timm) | torchvision (torchvision's IMAGENET1K_V2) | path
+                                    # to a state dict / cxr export folder
+    init: str = "standard"          # random init: standard | zero-residual (residual blocks start as identity)
     embed_dim: int = 512
     projection: str = "linear"      # linear | mlp
     text: str = "emilyalsentzer/Bio_ClinicalBERT"  # a registered text encoder, a hub name or a local folder
     text_pretrained: bool = True    # False: same architecture, random weights (needs only its config)
     text_max_length: int = 77
+    text_pooling: str = "mean"      # mean (last layer) | mean_1_2_last (the paper's: layers 1, 2 and last)
+    normalize: str = "backbone"     # input mean/std: backbone (its weights' statistics) | none ([0, 1] inputs)
     channels_last: bool = True
     compile: bool = False
     sync_bn: bool = False           # SyncBatchNorm across processes (small per-GPU batches)
@@ -88,6 +96,7 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     warmup_epochs: float = 1.0
+    horizon_epochs: float = 0.0     # cosine length in epochs; 0 = the run's (train.epochs)
     min_lr_ratio: float = 0.0       # cosine floor as a fraction of lr
     grad_clip: float = 1.0          # 0 disables
     accum_steps: int = 1            # note: contrastive terms then see one micro-batch (x processes) at a time
@@ -124,7 +133,9 @@ class Config:
 CHOICES = {
     "data.uncertain": ("masked", "negative", "positive"),
     "data.missing": ("masked", "negative"),
+    "data.image_mode": ("", "pad", "pad_topleft", "resize"),
     "model.projection": ("linear", "mlp"),
+    "model.init": ("standard", "zero-residual"),
     "objective.unicl_positives": ("overlap", "same_set"),
     "train.precision": ("auto", "bf16", "fp16", "fp32"),
     "train.device": ("auto", "cpu", "cuda"),
@@ -250,6 +261,8 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"{key} = {flat[key]!r}: must be > 0")
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ConfigError(f"data.val_fraction = {cfg.data.val_fraction}: must be in [0, 1)")
+    if cfg.optim.horizon_epochs < 0:
+        raise ConfigError(f"optim.horizon_epochs = {cfg.optim.horizon_epochs}: must be >= 0 (0 = train.epochs)")
     if cfg.optim.lr <= 0:
         raise ConfigError(f"optim.lr = {cfg.optim.lr}: must be > 0")
     if not cfg.name or "/" in cfg.name:
@@ -271,7 +284,20 @@ def _read_with_base(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     base = raw.pop("_base", None)
     if base is None:
         return raw
-    return _merge(_read_with_base(path.parent / base, seen + (path,)), raw)
+    return _merge(_read_with_base(_base_path(path, str(base)), seen + (path,)), raw)
+
+
+def _base_path(path: Path, base: str) -> Path:
+    """``_base`` relative to the including file, else a shipped config of that name."""
+    candidates = [path.parent / base]
+    if not Path(base).is_absolute():
+        candidates.append(SHIPPED_CONFIGS / base)
+        if not base.endswith(".yaml"):
+            candidates.append(SHIPPED_CONFIGS / f"{base}.yaml")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"{path}: _base {base!r} not found; looked for {', '.join(map(str, candidates))}")
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,8 @@ Layout of an export folder::
     config.json         architecture, preprocessing, heads, label names, text encoder, logit scales,
                         the pre-training data it came from (manifest hash, patient-id digest), provenance
     text/               text-encoder config + tokenizer files (only when the model has a text encoder)
+    patients.json       the pre-training patients as salted tokens per source (``PatientTokens``), so
+                        evaluation can refuse a task sharing patients with them; absent for toy data
 
 Loading needs no network, no training code path and no run folder: ``load_export(path)``. This module is
 the only one of ``cxr.pretrain`` that ``cxr.evaluate`` imports, so it also hands on what evaluation
@@ -18,6 +20,7 @@ DLILP's text head). ``logit_scale`` is the scale of the default head; both are i
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -30,6 +33,7 @@ from torch import nn
 
 from cxr.core.errors import CxrError
 from cxr.core.yamlio import read_yaml_mapping
+from cxr.datasets.patients import PatientTokens, patient_digest
 from cxr.pretrain.config import Config
 from cxr.pretrain.models.backbones import build_backbone
 from cxr.pretrain.models.model import CxrModel, Heads
@@ -38,12 +42,12 @@ from cxr.pretrain.models.text import build_text_encoder
 from cxr.pretrain.models.weights import read_state_dict
 
 __all__ = ["ExportedEncoder", "Preprocessing", "export_model", "export_run", "export_trained", "load_export",
-           "preprocessing_of", "read_export_config", "read_state_dict"]
+           "preprocessing_of", "read_export_config", "read_export_patients", "read_state_dict"]
 
 #: version 2 added "preprocess", "vocabulary", the text encoder's name and "pretraining"; version 1
 #: exports (image_size, mean, std at top level) still load, as "pad" with 3 channels.
 FORMAT, VERSION = "cxr-export", 2
-WEIGHTS, CONFIG, TEXT = "model.safetensors", "config.json", "text"
+WEIGHTS, CONFIG, TEXT, PATIENTS = "model.safetensors", "config.json", "text", "patients.json"
 #: in a run folder: the export, and the text encoder's config + tokenizer (so an export works offline)
 RUN_EXPORT, RUN_TEXT = "export", "text-encoder"
 #: what an export says about its pre-training data (a later leakage check compares patient digests)
@@ -53,7 +57,7 @@ PRETRAINING_KEYS = ("manifest_sha256", "patients_sha256")
 def export_model(model: CxrModel, out_dir: str | Path, *, backbone: str, preprocessing: Preprocessing,
                  label_names: Sequence[str] | None, vocabulary: str | None = None,
                  text_encoder: str | None = None, pretraining: dict[str, Any] | None = None,
-                 extra: dict[str, Any] | None = None) -> Path:
+                 extra: dict[str, Any] | None = None, patients: PatientTokens | None = None) -> Path:
     """Write ``model`` to ``out_dir`` (replacing an older export only once the new one is complete)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +67,8 @@ def export_model(model: CxrModel, out_dir: str | Path, *, backbone: str, preproc
               "pretraining": {k: (pretraining or {}).get(k) for k in PRETRAINING_KEYS}, **(extra or {})}
     try:
         _write(model, tmp, config)
+        if patients is not None:
+            (tmp / PATIENTS).write_text(patients.to_json(), encoding="utf-8")
         _replace_dir(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -77,7 +83,33 @@ def export_trained(model: CxrModel, cfg: Config, out_dir: str | Path, *, label_n
     preprocessing = Preprocessing(cfg.data.image_size, model.mean, model.std, mode=data.get("image_mode", "pad"))
     return export_model(model, out_dir, backbone=cfg.model.backbone, preprocessing=preprocessing,
                         label_names=label_names, vocabulary=data.get("vocabulary"),
-                        text_encoder=cfg.model.text if model.heads.text else None, pretraining=data, extra=extra)
+                        text_encoder=cfg.model.text if model.heads.text else None, pretraining=data, extra=extra,
+                        patients=_cache_patients(data))
+
+
+def _cache_patients(data: dict[str, Any]) -> PatientTokens | None:
+    """Tokens of every patient of the cache the run read (train and val rows: both shaped the encoder),
+    when that cache is still there and holds the patients the run recorded (its digest)."""
+    import pyarrow.parquet as pq
+
+    from cxr.pretrain.data.layout import INDEX
+
+    if not data.get("cache") or not data.get("patients_sha256"):
+        return None   # toy data or no data: no patients
+    index = Path(data["cache"]) / INDEX
+    table = pq.read_table(index, columns=["source", "patient_id"]).to_pydict() if index.is_file() else None
+    if table is None or patient_digest(table["patient_id"]) != data["patients_sha256"]:
+        logging.getLogger("pretrain").warning(
+            "%s is gone or holds other patients than the run trained on: the export gets no %s, so evaluation "
+            "cannot check its tasks against the pre-training patients", data["cache"], PATIENTS)
+        return None
+    return PatientTokens.from_ids(table["source"], table["patient_id"])
+
+
+def read_export_patients(path: str | Path) -> PatientTokens | None:
+    """The pre-training patients an export records (None when it records none)."""
+    file = Path(path) / PATIENTS
+    return PatientTokens.read(file) if file.is_file() else None
 
 
 def _describe(model: CxrModel, backbone: str, preprocessing: Preprocessing, label_names,
@@ -95,7 +127,7 @@ def _describe(model: CxrModel, backbone: str, preprocessing: Preprocessing, labe
         # to tell base classes (seen in pre-training) from novel ones.
         "label_vocabulary": list(label_names) if label_names is not None else None,
         "text": {"encoder": text_encoder, "folder": TEXT, "tokenizer": type(model.text.tokenizer).__name__,
-                 "max_length": model.text.max_length} if model.heads.text else None,
+                 "max_length": model.text.max_length, "pooling": model.text.pooling} if model.heads.text else None,
         "logit_scale": label_scale if model.heads.labels else text_scale,
         "text_logit_scale": text_scale, "label_logit_scale": label_scale,
     }
@@ -184,9 +216,13 @@ def build_from_config(config: dict[str, Any], text_dir: Path | None) -> CxrModel
     heads = Heads(**config["heads"])
     text = None
     if heads.text:
-        text = build_text_encoder(str(text_dir), pretrained=False, max_length=config["text"]["max_length"])
+        # exports before text pooling was a choice used the last layer's mean
+        text = build_text_encoder(str(text_dir), pretrained=False, max_length=config["text"]["max_length"],
+                                  pooling=config["text"].get("pooling", "mean"))
     labels = config.get("label_names") or []
-    return CxrModel(build_backbone(config["backbone"], "none"), heads, num_labels=len(labels),
+    # fixed-size backbones (ViT, Swin) are built for the exported size, as in training
+    backbone = build_backbone(config["backbone"], "none", preprocessing_of(config).image_size)
+    return CxrModel(backbone, heads, num_labels=len(labels),
                     embed_dim=config["embed_dim"], projection=config["projection"], text=text)
 
 

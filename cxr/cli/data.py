@@ -34,7 +34,8 @@ def _warn(messages: list[str]) -> None:
 def manifest_command(
     sources: List[str] = typer.Argument(..., metavar="NAME:ROOT[,key=value...]",
                                         help="Source reader, its folder (or file) and options. Readers: "
-                                             "mimic-cxr (options labels=, sentences=), chexpert, padchest, "
+                                             "mimic-cxr (options labels=, sentences=), chexpert, padchest (option "
+                                             "labels=physician|reports: relabel its Spanish reports), "
                                              "chestxray14, manifest (a CSV/Parquet file)."),
     output: Path = typer.Option(..., "-o", "--output", help="Manifest to write (.parquet recommended, or .csv)."),
     label_space: str = typer.Option("dlilp", "--label-space", help="Vocabulary every source is mapped onto."),
@@ -105,6 +106,8 @@ def prepare_command(
     size: int = typer.Option(224, "--size", help="Side of the square cached images, in pixels."),
     resize: bool = typer.Option(False, "--resize/--pad",
                                 help="Stretch to a square, or keep the aspect ratio and pad (default)."),
+    pad_topleft: bool = typer.Option(False, "--pad-topleft",
+                                     help="With --pad: image at the top-left, black right/bottom (the paper's code), not centred."),
     workers: int = typer.Option(0, "--workers", help="Decode processes (0 = one per CPU core)."),
     max_fail_fraction: float = typer.Option(0.01, "--max-fail-fraction",
                                             help="Error out when more images than this share are missing/unreadable."),
@@ -133,7 +136,8 @@ def prepare_command(
     from cxr.pretrain.data.prepare import PrepareConfig, prepare_cache
 
     config = PrepareConfig(
-        image_root=str(image_root) if image_root else None, size=size, mode="resize" if resize else "pad",
+        image_root=str(image_root) if image_root else None, size=size,
+        mode="resize" if resize else ("pad_topleft" if pad_topleft else "pad"),
         workers=workers or _usable_cores(), chunk_size=chunk_size, max_fail_fraction=max_fail_fraction,
         val_fraction=val_fraction, split_seed=split_seed,
         exclude_patients=str(exclude_patients) if exclude_patients else None, overwrite=overwrite,
@@ -172,7 +176,7 @@ def synth_command(
     seed: int = typer.Option(0, "--seed", help="Same seed, same corpus."),
     findings: Optional[str] = typer.Option(None, "--findings",
                                            help="Comma-separated findings to draw (default: all but the novel one)."),
-    novel: bool = typer.Option(False, "--novel/--no-novel",
+    novel: bool = typer.Option(False, "--novel",
                                help="Also draw the held-out zero-shot finding (ground glass pattern)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:

@@ -22,6 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: typer's rich tables label every flag (even --help) with a "<bool>" type.
+    # Every sub-app (eval, pretrain, ontology) sets the same.
+    rich_markup_mode=None,
 )
 
 

@@ -27,6 +27,8 @@ HELP = "\n\n".join([   # one line per paragraph: rich keeps explicit line breaks
     "location and compile may change.",
     "A run writes OUTPUT/NAME/: config.yaml, metrics.csv, tensorboard/, checkpoint-last.pt, "
     "checkpoint-best.pt and export/ (what `cxr eval` loads).",
+    "--export-init OUT writes the config's model as training would start it (seed, init, pretrained weights; "
+    "no step) as an export: the untrained baseline of any architecture, for `cxr eval run -c OUT`.",
     "Several GPUs or nodes: torchrun --nproc_per_node N -m cxr pretrain --config ... "
     "(same options; --batch-size stays the global batch).",
 ])
@@ -34,7 +36,7 @@ HELP = "\n\n".join([   # one line per paragraph: rich keeps explicit line breaks
 
 def build_app() -> typer.Typer:
     group = typer.Typer(help=HELP, invoke_without_command=True, add_completion=False,
-                        pretty_exceptions_enable=False)
+                        pretty_exceptions_enable=False, rich_markup_mode=None)
     group.callback(invoke_without_command=True)(pretrain)
     group.command("export", help=EXPORT_HELP)(export)
     group.command("configs", help="List the shipped configs.\n\nExample: cxr pretrain configs")(configs)
@@ -55,9 +57,12 @@ def pretrain(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Override output (parent of the run folder)."),
     name: Optional[str] = typer.Option(None, "--name", help="Override name (the run folder's name)."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Override data.cache."),
-    set_: Optional[List[str]] = typer.Option(None, "--set", help="Any field: --set optim.lr=1e-4 (repeatable)."),
+    set_: Optional[List[str]] = typer.Option(None, "--set", metavar="KEY=VALUE", help="Any field: --set optim.lr=1e-4 (repeatable)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    export_init: Optional[Path] = typer.Option(
+        None, "--export-init", help="Train nothing: export the config's model as built, before any step, to "
+                                    "this folder (an untrained baseline that `cxr eval run -c` evaluates)."),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -67,12 +72,19 @@ def pretrain(
     flags = {"train.epochs": epochs, "train.batch_size": batch_size, "optim.lr": lr, "output": output,
              "name": name, "data.cache": cache}
     overrides = [f"{k}={v}" for k, v in flags.items() if v is not None] + list(set_ or [])
+    if export_init is not None and (resume is not None or config is None):
+        raise fail("--export-init needs --config (the architecture to export), not --resume")
     if resume is not None:
         cfg = config_for_resume(resume, overrides, config_path(config) if config else None)
     elif config is None:
         raise fail("--config is required (or --resume RUN_DIR); shipped configs: " + ", ".join(shipped_configs()))
     else:
         cfg = load_config(config_path(config), overrides)
+    if export_init is not None:
+        from cxr.pretrain.engine.trainer import export_init as export_untrained
+        typer.echo(f"exported {cfg.model.backbone} (init {cfg.model.init}, pretrained {cfg.model.pretrained}, "
+                   f"no step) -> {export_untrained(cfg, export_init)}")
+        return
     _train(cfg, resume, quiet)
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-MODES = ("pad", "resize")
+#: pad: keep the aspect ratio, centred on black; pad_topleft: the same image anchored at the top-left
+#: corner, black on the right/bottom (the paper's reference code pads so); resize: stretched to S×S
+MODES = ("pad", "pad_topleft", "resize")
 DICOM_SUFFIXES = (".dcm", ".dicom")
 _RESAMPLE = Image.Resampling.BICUBIC
 #: a file path, a decoded PIL image, or a 2-D array of pixels
@@ -45,7 +47,8 @@ def pydicom_available() -> bool:
 def square_image(source: ImageSource, size: int, mode: str = "pad") -> np.ndarray:
     """``source`` as a ``size``×``size`` grayscale uint8 array; raises ``DecodeError``.
 
-    ``pad`` keeps the aspect ratio (longest side = size, centred on black); ``resize`` stretches.
+    ``pad`` keeps the aspect ratio (longest side = size, centred on black), ``pad_topleft`` too but with
+    the black border on the right/bottom only; ``resize`` stretches.
     """
     if isinstance(source, (str, os.PathLike)):
         return _square_file(Path(source), size, mode)
@@ -145,6 +148,6 @@ def to_square(image: Image.Image, size: int, mode: str) -> np.ndarray:
     if pixels.shape == (size, size):
         return pixels
     out = np.zeros((size, size), dtype=np.uint8)
-    top, left = (size - pixels.shape[0]) // 2, (size - pixels.shape[1]) // 2
+    top, left = (0, 0) if mode == "pad_topleft" else ((size - pixels.shape[0]) // 2, (size - pixels.shape[1]) // 2)
     out[top:top + pixels.shape[0], left:left + pixels.shape[1]] = pixels
     return out

@@ -3,8 +3,8 @@ radiologists with findings and diagnoses; an official train/test split.
 
 Citation: Pham HH, Nguyen NH, Tran TT, Nguyen TNM, Nguyen HQ. "PediCXR: An open, large-scale chest
 radiograph dataset for interpretation of common thoracic diseases in children." Scientific Data 10:240
-(2023).
-Download (credentialed PhysioNet access): https://physionet.org/content/vindr-pcxr/
+(2023); preprint 2022. (Not VinDr-CXR, the adult dataset of the same group.)
+Download (credentialed PhysioNet access), version 1.0.0: https://physionet.org/content/vindr-pcxr/1.0.0/
 
 Layout::
 

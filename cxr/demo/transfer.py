@@ -3,7 +3,8 @@
 
 An encoder with both heads (DLILP) is zero-shot evaluated through its label head (prototypes; a novel
 class only through the head labels its description names). Its image-text head is a second, CLIP-like
-way to reach a novel class, so the demo also evaluates that head zero-shot (``TextHeadView``).
+way to reach a novel class, so the demo also evaluates that head zero-shot: the evaluation's
+``text-head`` route (every class through text prompts, paired with the image-text head's embedding).
 """
 from __future__ import annotations
 
@@ -17,36 +18,6 @@ RESULTS = "results"
 TEXT_HEAD = "-text"          # suffix of the text-head row of a two-head encoder
 
 
-class TextHeadView:
-    """An export seen through its image-text head only: image embeddings that pair with text."""
-
-    label_names = None
-    prototypes = None
-    has_text = True
-
-    def __init__(self, encoder):
-        self.encoder = encoder
-        self.preprocessing = encoder.preprocessing
-        self.logit_scale = float(encoder.config.get("text_logit_scale") or encoder.logit_scale)
-
-    def features(self, x):
-        return self.encoder.features(x)
-
-    def encode_image(self, x):
-        return self.encoder.encode_image(x, head="text")
-
-    def encode_text(self, texts):
-        return self.encoder.encode_text(texts)
-
-    def to(self, device):
-        self.encoder.to(device)
-        return self
-
-    def eval(self):
-        self.encoder.eval()
-        return self
-
-
 def has_two_heads(export_dir: Path) -> bool:
     from cxr.pretrain.export import read_export_config
 
@@ -57,7 +28,7 @@ def has_two_heads(export_dir: Path) -> bool:
 def evaluate_encoder(name: str, export_dir: Path, task: TaskFiles, out: Path, *, shots: tuple[int, ...],
                      seeds: int, device: str, text_head: bool = False, progress: Progress = null_progress):
     """Evaluate one export (``text_head``: its image-text head, zero-shot only); writes OUT/results/NAME/."""
-    from cxr.evaluate.config import EvalConfig
+    from cxr.evaluate.config import EvalConfig, ZeroShotConfig
     from cxr.evaluate.encoders import EncoderOptions, load_encoder
     from cxr.evaluate.report import write_outputs
     from cxr.evaluate.runner import run_evaluation
@@ -68,13 +39,10 @@ def evaluate_encoder(name: str, export_dir: Path, task: TaskFiles, out: Path, *,
     cfg = EvalConfig(checkpoint=str(export_dir), tasks=[str(task.split)], methods=methods, shots=list(shots),
                      seeds=seeds, prompts={task.name: str(task.prompts)}, vocabulary=str(task.vocabulary),
                      batch_size=64, workers=0, device=device,
-                     cache_dir=None)   # a demo's features are never reused: keep ~/.cache clean
+                     cache_dir=None,   # a demo's features are never reused: keep ~/.cache clean
+                     zero_shot=ZeroShotConfig(route="text-head") if text_head else None)
     encoder = load_encoder(cfg.checkpoint, EncoderOptions(device=device))
     encoder.name = name
-    if text_head:
-        encoder.model = TextHeadView(encoder.model)
-        encoder.identity += TEXT_HEAD
-        encoder.info = {**encoder.info, "head": "text"}
     result = run_evaluation(cfg, progress, encoder=encoder)
     write_outputs(result, out / RESULTS / name)
     return result

@@ -34,6 +34,8 @@ class BenchmarkTask:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         DATASETS.get(cls.dataset)   # an unregistered name fails at import, naming the known ones
+        if len(set(cls.classes)) < 2:
+            raise ValueError(f"task {cls.name!r}: a task needs at least two classes, has {list(cls.classes)}")
 
     def locate(self, paths: list[Path]) -> dict[str, Path]:
         """Find each official file among the given files and folders (and one folder level below)."""

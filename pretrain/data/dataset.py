@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from cxr.core.errors import InputError
 from cxr.pretrain.data import layout
 from cxr.pretrain.data.manifest import ANNOTATION_SEP
-from cxr.pretrain.data.text import label_prompt, mix
+from cxr.pretrain.data.text import LABEL_TEXTS, mix
 
 SPLITS = (None, "train", "val")
 
@@ -30,12 +30,16 @@ class CacheDataset(Dataset):
     served. ``label_names`` picks and orders the label columns (default: all the cache has).
     ``seed`` and the epoch (``set_epoch``) fix which sentence each item gets; call ``set_epoch``
     before building each epoch's DataLoader iterator (persistent workers keep their own copy).
+    ``label_text`` names how an image without a report gets its text (``LABEL_TEXTS``).
     """
 
     def __init__(self, cache_dir: str | Path, split: str | None = None,
-                 label_names: list[str] | None = None, seed: int = 0):
+                 label_names: list[str] | None = None, seed: int = 0, label_text: str = "list"):
         if split not in SPLITS:
             raise InputError(f"split must be 'train', 'val' or None, got {split!r}")
+        if label_text not in LABEL_TEXTS:
+            raise InputError(f"data.label_text={label_text!r}: must be one of {', '.join(LABEL_TEXTS.names())}")
+        self._label_text = LABEL_TEXTS.get(label_text)
         self.cache_dir = Path(cache_dir)
         self.meta = layout.read_meta(self.cache_dir)
         self.split, self.seed, self.epoch = split, int(seed), 0
@@ -124,13 +128,14 @@ class CacheDataset(Dataset):
     def text(self, i: int) -> tuple[str, bool]:
         """(text, has_report) of item ``i`` for the current epoch."""
         start, end = self._offsets[i], self._offsets[i + 1]
+        key = mix(self.seed, self.epoch, int(self._rows[i]))
         if end > start:
-            k = start + mix(self.seed, self.epoch, int(self._rows[i])) % int(end - start)
+            k = start + key % int(end - start)
             a, b = self._text_offsets[k], self._text_offsets[k + 1]
             return self._text[a:b].tobytes().decode("utf-8"), True
         if not self._group_masks[self._group[i]].any():
             return "", False                     # nothing known about this image
-        return label_prompt(list(self._names[self._labels[i] == 1.0])), False
+        return self._label_text(list(self._names[self._labels[i] == 1.0]), key), False
 
     # --- helpers for the trainer (class balance, samplers) ------------------------------------------
     @property

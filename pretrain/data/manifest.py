@@ -39,6 +39,8 @@ class ManifestOptions:
     patient_column: str | None = None   # the column holding patient ids, renamed to patient_id
     no_patient_ids: bool = False        # no patient ids at all: each study counts as its own patient
     vocabulary: str | None = None       # vocabulary of the label columns; None = any ontology vocabulary
+    #: how the caller's user sets ``vocabulary`` (named in errors): a `cxr prepare` option or a source option
+    vocabulary_option: str = "--vocabulary"
 
 
 @dataclass
@@ -79,8 +81,11 @@ def read_manifest(path: str | Path, options: ManifestOptions = ManifestOptions()
         from cxr.labeler.ontology import load_ontology
         onto = load_ontology()
     label_columns = _label_columns(frame, path, options, onto)
-    for column in label_columns:
-        frame[column] = _label_values(frame[column], path, column)
+    if label_columns:
+        # One replacement of all label columns: ~200 single-column assignments fragment the frame, and
+        # every later insert (split, row, ...) then costs a copy and a pandas PerformanceWarning.
+        values = pd.DataFrame({c: _label_values(frame[c], path, c) for c in label_columns}, index=frame.index)
+        frame = pd.concat([frame.drop(columns=label_columns), values], axis=1)[list(frame.columns)]
     if "sentences" in frame.columns:
         frame["sentences"] = _sentences(frame["sentences"], path)
     if "split" in frame.columns and frame["split"].isna().all():
@@ -192,7 +197,7 @@ def _label_columns(frame: pd.DataFrame, path: Path, options: ManifestOptions, on
         raise InputError(
             f"{path}: column(s) {', '.join(repr(c) for c in unknown)} are neither manifest columns "
             f"({', '.join(RESERVED)}) nor labels of {scope}. Fix the label names, choose the vocabulary "
-            f"with --vocabulary, or prefix extra columns with '{META_PREFIX}' to carry them along.")
+            f"with {options.vocabulary_option}, or prefix extra columns with '{META_PREFIX}' to carry them along.")
     return [str(c) for c in candidates]
 
 

@@ -40,7 +40,7 @@ EARLY_CHECK_ROWS = 64
 class PrepareConfig:
     image_root: str | None = None        # relative manifest paths resolve here (default: manifest's folder)
     size: int = 224
-    mode: str = "pad"                    # pad (keep aspect, centre on black) | resize (stretch)
+    mode: str = "pad"                    # pad (keep aspect, centre on black) | pad_topleft | resize (stretch)
     workers: int = 1                     # decode processes; 0 or 1 decode in this process
     chunk_size: int = 256                # rows per resumable unit of work
     max_fail_fraction: float = 0.01      # more missing/unreadable images than this is an error
@@ -292,9 +292,9 @@ def _finish(cache_dir: Path, plan: _Plan, config: PrepareConfig, statuses: list[
 
 
 def _index_table(frame: pd.DataFrame, plan: _Plan) -> pa.Table:
-    out = frame.copy()
-    for column in plan.label_columns:
-        out[column] = out[column].astype(np.float32)
+    # all label columns converted in one block: one assignment per label fragments the frame
+    labels = frame[plan.label_columns].astype(np.float32)
+    out = pd.concat([frame.drop(columns=plan.label_columns), labels], axis=1)[list(frame.columns)]
     if "not_annotated" not in out.columns:
         out["not_annotated"] = ""
     out["not_annotated"] = out["not_annotated"].fillna("")
@@ -307,6 +307,9 @@ def _index_table(frame: pd.DataFrame, plan: _Plan) -> pa.Table:
 
 
 def _meta(plan: _Plan, config: PrepareConfig, frame: pd.DataFrame, failed: int) -> dict:
+    # Counts of what training will read: a row whose image failed is in the index but never served.
+    served = frame[frame["status"] == layout.STATUS_OK]
+    split = {**plan.split, **split_counts(served["split"], served)}
     return {
         "format": layout.FORMAT, "version": layout.VERSION,
         "images": {"file": layout.IMAGES, "dtype": "uint8", "shape": [len(frame), config.size, config.size],
@@ -317,7 +320,7 @@ def _meta(plan: _Plan, config: PrepareConfig, frame: pd.DataFrame, failed: int) 
         "with_text": int(sum(len(s) > 0 for s in frame["sentences"])) if "sentences" in frame.columns else 0,
         "manifest": plan.manifest,
         "image_root": str(Path(config.image_root).resolve() if config.image_root else Path(plan.manifest["path"]).parent),
-        "split": plan.split, "exclude_patients": plan.exclusion,
+        "split": split, "exclude_patients": plan.exclusion,
         "fingerprint": plan.fingerprint, "git_sha": git_sha(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "warnings": plan.warnings,

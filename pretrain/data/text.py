@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
+
+from cxr.core.registry import Registry
 
 _MASK = (1 << 64) - 1
 # Section headers (FINDINGS:, IMPRESSION:, ...) are layout, not content: drop them from sentences.
@@ -24,6 +27,26 @@ def split_sentences(report: str | None) -> list[str]:
 def label_prompt(positive_names: list[str]) -> str:
     """The text of a label-only image: its positive findings, comma-separated, or 'no finding'."""
     return ", ".join(positive_names) if positive_names else NO_FINDING
+
+
+#: ``data.label_text``: (positive label names, a per-(seed, epoch, item) hash) -> the text of a
+#: label-only image
+LabelText = Callable[[list[str], int], str]
+LABEL_TEXTS: Registry[LabelText] = Registry("label text")
+#: the paper's caption for images without a report
+RADIOLOGY_IMAGE = "A radiology image of {}"
+
+
+@LABEL_TEXTS.register("list")
+def listed(positive_names: list[str], key: int) -> str:
+    return label_prompt(positive_names)
+
+
+@LABEL_TEXTS.register("sampled")
+def sampled(positive_names: list[str], key: int) -> str:
+    """One positive, drawn anew each epoch, in the paper's caption; 'no finding' when none."""
+    name = positive_names[key % len(positive_names)] if positive_names else NO_FINDING
+    return RADIOLOGY_IMAGE.format(name)
 
 
 def mix(*values: int) -> int:

@@ -8,15 +8,20 @@ list the cache was prepared with, so evaluation patients cannot slip into pre-tr
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from cxr.core.errors import CxrError
 from cxr.core.provenance import file_sha256
 from cxr.datasets.patients import patient_digest
 from cxr.pretrain.config import Config
 from cxr.pretrain.synthetic.toy import toy_split
+
+log = logging.getLogger("pretrain")
 
 
 @dataclass
@@ -48,8 +53,9 @@ def _cache(cfg: Config) -> DataBundle:
     meta = read_meta(d.cache)
     _check_exclusion(d.exclude_patients, meta, d.cache)
     names = _label_names(d.vocabulary) if d.vocabulary else None
-    train = CacheDataset(d.cache, split="train", label_names=names, seed=cfg.seed)
-    val = CacheDataset(d.cache, split="val", label_names=names, seed=cfg.seed)
+    _check_image_mode(d.image_mode, meta, d.cache)
+    train = CacheDataset(d.cache, split="train", label_names=names, seed=cfg.seed, label_text=d.label_text)
+    val = CacheDataset(d.cache, split="val", label_names=names, seed=cfg.seed, label_text=d.label_text)
     if len(train) == 0:
         raise CxrError(f"{d.cache}: no training items (split 'train' is empty)")
     record = {"source": "cache", "cache": str(Path(d.cache).resolve()), "hash": meta.get("fingerprint"),
@@ -75,6 +81,14 @@ def _label_names(vocabulary: str) -> list[str]:
     return load_ontology().vocabulary(vocabulary)
 
 
+def _check_image_mode(wanted: str, meta: dict, cache: str) -> None:
+    have = meta["images"]["mode"]
+    if wanted and have != wanted:
+        flag = {"pad": "--pad", "pad_topleft": "--pad-topleft", "resize": "--resize"}[wanted]
+        raise CxrError(f"{cache} holds images squared by {have!r}, but data.image_mode={wanted!r}: "
+                       f"rerun `cxr prepare ... {flag}` (or set data.image_mode to {have!r})")
+
+
 def _check_exclusion(path: str, meta: dict, cache: str) -> None:
     if not path:
         return
@@ -85,3 +99,42 @@ def _check_exclusion(path: str, meta: dict, cache: str) -> None:
         what = "without an exclusion list" if not recorded else f"with a different list ({recorded.get('path')})"
         raise CxrError(f"{cache} was prepared {what}, but data.exclude_patients={path}: rerun "
                        f"`cxr prepare ... --exclude-patients {path}` so these patients are not pre-trained on")
+
+
+# --- text for the image-text objectives ---------------------------------------------------------------
+def text_counts(dataset: Any) -> dict[str, int]:
+    """How many items of ``dataset`` have any text (report sentence or label prompt) and report text, at
+    epoch 0 (whether an item has text does not change with the epoch, only which text it gets)."""
+    n = len(dataset)
+    if hasattr(dataset, "has_report_mask") and hasattr(dataset, "text"):
+        report = dataset.has_report_mask()
+        # report items always have a sentence; ask the dataset about the others only
+        others = sum(1 for i in np.flatnonzero(~report) if dataset.text(int(i))[0].strip())
+        return {"items": n, "with_text": int(report.sum()) + others, "with_report": int(report.sum())}
+    items = [dataset[i] for i in range(n)]
+    return {"items": n, "with_text": sum(1 for it in items if str(it["text"]).strip()),
+            "with_report": sum(1 for it in items if it["has_report"] and str(it["text"]).strip())}
+
+
+def check_text(bundle: DataBundle, objective: Any, cfg: Config) -> dict[str, int] | None:
+    """Refuse an objective that needs text on data without any; say loudly when only some items have it.
+    Returns the counts (recorded with the run), None for objectives without a text term."""
+    from cxr.pretrain.objectives.base import TEXT_KINDS
+    if not objective.needs_text:
+        return None
+    counts = text_counts(bundle.train)
+    n, usable = counts["items"], counts["with_report" if objective.text_kind == "report" else "with_text"]
+    what, name = TEXT_KINDS[objective.text_kind], cfg.objective.name
+    where = cfg.data.cache if cfg.data.toy <= 0 else f"data.toy={cfg.data.toy}"
+    if usable == 0:
+        raise CxrError(f"{where}: objective {name} pairs images with {what}, but none of its {n} training items "
+                       f"has any: its image-text term would be 0 throughout. Use a cache prepared from a "
+                       f"manifest with a 'report' column, or objective.name=unimodal.")
+    reports = counts["with_report"]
+    if reports < n:
+        rest = (f"objective {name} leaves the other {n - reports} out of its image-text term"
+                if objective.text_kind == "report" else
+                f"{usable - reports} get a label prompt instead, {n - usable} have no text and are left out "
+                f"of the image-text term")
+        log.warning("%s: %d of %d training items have report text; %s", where, reports, n, rest)
+    return counts

@@ -22,11 +22,16 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.v2 import functional as TF
 
+from cxr.core.errors import CxrError, InputError
 from cxr.pretrain.config import AugmentConfig
 from cxr.pretrain.models.preprocess import Normalize
 from cxr.pretrain.models.text import tokenize
 
 Key = tuple[int, int]
+#: a batch holding this key carries its items' user errors (a truncated cache...) instead of data.
+#: Raised inside a worker, an error would reach the user re-raised with the worker's traceback as its
+#: message; carried to the main process, ``DevicePrep`` raises it as it was.
+ERRORS = "errors"
 
 
 class EpochBatchSampler:
@@ -77,6 +82,12 @@ class ItemView(Dataset):
         return len(self.dataset)
 
     def __getitem__(self, key: Key) -> dict[str, Any]:
+        try:
+            return self._item(key)
+        except CxrError as exc:
+            return {ERRORS: str(exc)}
+
+    def _item(self, key: Key) -> dict[str, Any]:
         epoch, i = key
         if epoch != self._epoch and hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(epoch)
@@ -123,6 +134,9 @@ class Collate:
         self.tokenizer, self.max_length = tokenizer, max_length
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        errors = [it[ERRORS] for it in items if ERRORS in it]
+        if errors:
+            return {ERRORS: list(dict.fromkeys(errors))}
         texts = [str(it["text"]) for it in items]
         batch = {
             "image": torch.stack([it["image"] for it in items]),
@@ -159,6 +173,8 @@ class DevicePrep:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
     def __call__(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if ERRORS in batch:
+            raise InputError("; ".join(batch[ERRORS]))
         out = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         out["image"] = self.normalize(out["image"]).contiguous(memory_format=self.memory_format)
         return out

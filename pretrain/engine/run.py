@@ -3,13 +3,21 @@ metrics (``metrics.csv`` and TensorBoard events). Checkpoints: ``checkpoint``.
 
 Resuming checks the new config against the one in the checkpoint: only ``RESUMABLE_KEYS`` may differ
 (see pretrain.config); anything else is refused with the differing keys named, because continuing a
-run under other settings would silently produce a model that no config describes.
+run under other settings would silently produce a model that no config describes. (A setting added to
+cxr after the run started is accepted at its default.)
+
+A run folder appears only once the data, the model and a forward of its backbone have been checked. A run
+that then fails (or is interrupted) leaves ``failed.txt``: the error, the step, and whether a checkpoint
+exists to resume from; without one, starting the same run again reuses the folder, dropping its metrics.
 """
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import platform
+import shutil
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -22,7 +30,8 @@ from cxr.core.provenance import git_sha
 from cxr.pretrain.config import RESUMABLE_KEYS, Config, diff, dump_yaml, flatten, load_config, to_dict
 from cxr.pretrain.engine.checkpoint import LAST, load_checkpoint
 
-CONFIG_NAME = "config.yaml"
+CONFIG_NAME, FAILED = "config.yaml", "failed.txt"
+log = logging.getLogger("pretrain")
 
 
 def config_for_resume(run_dir: str | Path, overrides: list[str] | None = None,
@@ -35,26 +44,60 @@ def config_for_resume(run_dir: str | Path, overrides: list[str] | None = None,
     return load_config(source, overrides)
 
 
-def new_run_dir(cfg: Config) -> Path:
+def new_run_dir(cfg: Config, leftovers: tuple[str, ...] = ()) -> Path:
+    """``cfg.run_dir``, unless it holds a run; an unfinished start's files, and the folders in ``leftovers``,
+    are removed."""
     run_dir = cfg.run_dir
     if (run_dir / LAST).exists():
         raise CxrError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
                        f"or pick another name (--set name=...)")
     run_dir.mkdir(parents=True, exist_ok=True)
+    _drop_unfinished(run_dir, leftovers)
     return run_dir
+
+
+def _drop_unfinished(run_dir: Path, leftovers: tuple[str, ...]) -> None:
+    """The files of an earlier start of this run that wrote no checkpoint: nothing can resume them, and
+    its metrics rows would otherwise be continued by this run's."""
+    for name in (CSV_NAME, FAILED):
+        (run_dir / name).unlink(missing_ok=True)
+    for name in (TB_DIR, *leftovers):
+        shutil.rmtree(run_dir / name, ignore_errors=True)
+
+
+def mark_failed(run_dir: Path, exc: BaseException, step: int, epoch: int) -> None:
+    """``failed.txt``: what stopped the run, where, and what can follow."""
+    has_ckpt = (run_dir / LAST).exists()
+    follow = (f"continue from its last checkpoint: cxr pretrain --resume {run_dir}" if has_ckpt else
+              "no checkpoint was written, so there is nothing to resume: start the same config again "
+              "(this folder is reused)")
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    text = (f"failed at step {step} (epoch {epoch + 1}) on {when}\n{type(exc).__name__}: {exc}\n{follow}\n\n"
+            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    try:
+        atomic_write_text(run_dir / FAILED, text)
+    except OSError as err:   # a full disk must not hide the error that stopped the run
+        log.warning("could not write %s: %s", run_dir / FAILED, err)
 
 
 def load_for_resume(run_dir: Path, cfg: Config) -> dict[str, Any]:
     """The last checkpoint of ``run_dir``, after checking ``cfg`` may continue it."""
     ckpt = load_checkpoint(run_dir / LAST)
     saved, new = ckpt["config"], to_dict(cfg)
-    changed = [k for k in diff(saved, new) if k not in RESUMABLE_KEYS]
+    changed = [k for k in diff(saved, new) if k not in RESUMABLE_KEYS and k not in _added_at_default(saved, new)]
     if changed:
         fs, fn = flatten(saved), flatten(new)
         detail = "; ".join(f"{k}: {fs.get(k)!r} -> {fn.get(k)!r}" for k in changed)
         raise CxrError(f"cannot resume {run_dir}: the config differs in {', '.join(changed)} ({detail}). "
                        f"Only {', '.join(sorted(RESUMABLE_KEYS))} may change on resume; start a new run instead.")
     return ckpt
+
+
+def _added_at_default(saved: dict[str, Any], new: dict[str, Any]) -> set[str]:
+    """Keys the run's saved config lacks (settings added to cxr since it started) that ``new`` leaves at
+    their default."""
+    defaults, fs, fn = flatten(to_dict(Config())), flatten(saved), flatten(new)
+    return {k for k, v in defaults.items() if k not in fs and fn.get(k) == v}
 
 
 def check_data_hash(ckpt: dict[str, Any], record: dict[str, Any], run_dir: Path) -> None:

@@ -73,8 +73,11 @@ class Stepper:
         self.optimizer = _adamw(model, o, fused=device.type == "cuda")
         self.total_steps = cfg.train.epochs * steps_per_epoch
         warmup = round(o.warmup_epochs * steps_per_epoch)
+        # the cosine's length: the run's, or optim.horizon_epochs (the paper decays over 100 epochs and
+        # stops at 30, so its rate ends near 0.8 x lr)
+        horizon = round(o.horizon_epochs * steps_per_epoch) if o.horizon_epochs > 0 else self.total_steps
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, warmup_cosine(self.total_steps, warmup, o.min_lr_ratio))
+            self.optimizer, warmup_cosine(horizon, warmup, o.min_lr_ratio))
 
     def micro(self, batch: dict[str, torch.Tensor], sync: bool, where: tuple[int, int, int]) -> Terms:
         """Forward and backward of one micro-batch; DDP syncs gradients only when ``sync`` (the last one of
@@ -126,7 +129,7 @@ def _adamw(model: torch.nn.Module, o: OptimConfig, fused: bool) -> torch.optim.A
 
 def warmup_cosine(total_steps: int, warmup_steps: int, min_ratio: float = 0.0) -> Callable[[int], float]:
     """Multiplier of the base lr after ``step`` optimizer steps: linear warmup, then cosine decay to
-    ``min_ratio`` over the real run length.
+    ``min_ratio`` at ``total_steps`` (the run length, or a longer horizon the run stops before).
 
     A closure, not an object: ``LambdaLR.state_dict`` then stores only the step count, so a resumed run
     whose ``train.epochs`` changed follows the schedule of its new length.

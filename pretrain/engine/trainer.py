@@ -29,13 +29,14 @@ from cxr.core.provenance import git_sha
 from cxr.pretrain.config import Config, to_dict
 from cxr.pretrain.engine import run as runfolder
 from cxr.pretrain.engine.checkpoint import BEST, LAST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from cxr.pretrain.engine.data import build_datasets
+from cxr.pretrain.engine.data import build_datasets, check_text
 from cxr.pretrain.engine.distributed import (DistContext, all_gather_object, barrier, broadcast_object,
                                              init_distributed, shutdown)
 from cxr.pretrain.engine.loader import Collate, DevicePrep, EpochBatchSampler, ItemView, make_loader
 from cxr.pretrain.engine.step import Stepper, TrainingError, Window
 from cxr.pretrain.engine.validation import evaluate
 from cxr.pretrain.export import RUN_EXPORT, RUN_TEXT, export_trained
+from cxr.pretrain.models.backbones import check_backbone
 from cxr.pretrain.models.build import build_model
 from cxr.pretrain.objectives import build_objective
 
@@ -76,14 +77,20 @@ class Trainer:
         self.progress = progress if (progress and ctx.is_main) else null_progress
         self.accum = cfg.optim.accum_steps
         self.micro_batch = self._micro_batch()
-        self.data = build_datasets(cfg)   # first: bad data settings fail before a run folder appears
-        self.run_dir, ckpt = self._open_run(resume)
+        # Everything that can be checked before a step is, before a run folder appears: the data, text for
+        # a text objective, the model and one forward of its backbone at the configured size.
+        self.data = build_datasets(cfg)
+        self.objective = build_objective(cfg)
+        counts = check_text(self.data, self.objective, cfg)
+        if counts is not None:
+            self.data.record["text"] = counts
         _seed(cfg.seed)
+        self._build_model()
+        check_backbone(self.model.backbone, cfg.data.image_size, cfg.model.backbone, ctx.device)
+        self._build_loaders()
+        self.run_dir, ckpt = self._open_run(resume)
         if ckpt is not None:
             runfolder.check_data_hash(ckpt, self.data.record, self.run_dir)
-        self.objective = build_objective(cfg)
-        self._build_model()
-        self._build_loaders()
         self.stepper = Stepper(self.model, self.net, self.ddp, self.objective, cfg, ctx.device,
                                self.steps_per_epoch, self.run_dir / LAST)
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
@@ -109,7 +116,7 @@ class Trainer:
             problem = None
             if self.ctx.is_main:
                 try:
-                    runfolder.new_run_dir(self.cfg)
+                    runfolder.new_run_dir(self.cfg, leftovers=(RUN_TEXT,))   # its text encoder's files
                 except CxrError as exc:
                     problem = str(exc)
             problem = broadcast_object(problem)
@@ -174,6 +181,7 @@ class Trainer:
             self.metrics = None
             return
         runfolder.write_config(self.run_dir, self.cfg, self.data.record, self.ctx.world_size, resumed_at)
+        (self.run_dir / runfolder.FAILED).unlink(missing_ok=True)   # an earlier attempt's; this one is live
         if self.objective.heads.text and not (self.run_dir / RUN_TEXT).exists():
             self.model.text.save_config(self.run_dir / RUN_TEXT)
         self.metrics = runfolder.MetricsLogger(self.run_dir, resume_step=resumed_at)
@@ -185,6 +193,10 @@ class Trainer:
                 self._train_epoch(self.epoch)
                 self._end_epoch(self.epoch)
             export_dir = self._export() if self.ctx.is_main else None
+        except BaseException as exc:   # interrupts too: the folder says what happened and what can follow
+            if self.ctx.is_main:
+                runfolder.mark_failed(self.run_dir, exc, self.step, self.epoch)
+            raise
         finally:
             if self.metrics is not None:
                 self.metrics.close()
@@ -275,6 +287,22 @@ class Trainer:
             "git_sha": git_sha()}}
         return export_trained(self.model, self.cfg, self.run_dir / RUN_EXPORT, label_names=self.data.label_names,
                               data=self.data.record, extra=extra)
+
+
+def export_init(cfg: Config, out_dir: str | Path) -> Path:
+    """Export the model ``cfg`` describes as training would start it (same data checks, seed and build, no
+    step): the untrained baseline of any config's architecture and init, evaluated like any export."""
+    data = build_datasets(cfg)
+    heads = build_objective(cfg).heads
+    _seed(cfg.seed)
+    model = build_model(cfg, heads, len(data.label_names))
+    check_backbone(model.backbone, cfg.data.image_size, cfg.model.backbone)
+    # no pre-training data hashes: this model has seen none (docs/contracts.md, "pretraining")
+    seen = {k: data.record[k] for k in ("image_mode", "vocabulary") if data.record.get(k) is not None}
+    extra = {"objective": cfg.objective.name, "source": {
+        "init": cfg.model.init, "pretrained": cfg.model.pretrained, "seed": cfg.seed, "step": 0,
+        "git_sha": git_sha()}}
+    return export_trained(model, cfg, out_dir, label_names=data.label_names, data=seen, extra=extra)
 
 
 def _seed(seed: int) -> None:

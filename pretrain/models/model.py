@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from cxr.pretrain.models.heads import LabelHead, LogitScale, Projection
+from cxr.pretrain.models.preprocess import NORMALIZATIONS
 from cxr.pretrain.models.text import TextEncoder
 
 
@@ -30,8 +31,10 @@ class CxrModel(nn.Module):
     def __init__(self, backbone: nn.Module, heads: Heads, *, num_labels: int = 0, embed_dim: int = 512,
                  projection: str = "linear", text: TextEncoder | None = None, temperature: float = 0.07,
                  learn_temperature: bool = True, label_temperature: float = 0.07,
-                 learn_label_temperature: bool = True, max_logit_scale: float = 100.0):
+                 learn_label_temperature: bool = True, max_logit_scale: float = 100.0,
+                 normalize: str = "backbone"):
         super().__init__()
+        self.input_stats = NORMALIZATIONS.get(normalize)(backbone)
         if heads.text and text is None:
             raise ValueError("an image-text head needs a text encoder")
         if heads.labels and num_labels <= 0:
@@ -52,11 +55,11 @@ class CxrModel(nn.Module):
     # --- preprocessing the weights expect -------------------------------------------------------------
     @property
     def mean(self) -> tuple[float, ...]:
-        return tuple(self.backbone.pretrained_cfg.get("mean", (0.5, 0.5, 0.5)))
+        return self.input_stats[0]
 
     @property
     def std(self) -> tuple[float, ...]:
-        return tuple(self.backbone.pretrained_cfg.get("std", (0.5, 0.5, 0.5)))
+        return self.input_stats[1]
 
     # --- training ---------------------------------------------------------------------------------------
     def forward(self, images: torch.Tensor, input_ids: torch.Tensor | None = None,

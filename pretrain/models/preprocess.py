@@ -4,20 +4,40 @@ An image becomes input in two steps, each in one place:
 
 1. geometry, ``cxr.datasets.images.square_image``: grayscale uint8, padded or resized to S×S (what
    ``cxr prepare`` caches);
-2. ``Normalize``: uint8 -> float, replicated to C channels, normalised with the backbone's mean/std
+2. ``Normalize``: uint8 -> float, replicated to C channels, normalised with a mean/std chosen by
+   ``model.normalize`` (``NORMALIZATIONS``: the backbone's weights' statistics, or none = [0, 1] inputs)
    (training on the device per batch, evaluation per image, ``ExportedEncoder.preprocess``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from cxr.core.registry import Registry
 from cxr.datasets.images import MODES
+
+#: ``model.normalize``: backbone -> (mean, std) of the inputs, one value per channel
+Stats = tuple[tuple[float, ...], tuple[float, ...]]
+NORMALIZATIONS: Registry[Callable[[nn.Module], Stats]] = Registry("input normalization")
+
+
+@NORMALIZATIONS.register("backbone")
+def backbone_stats(backbone: nn.Module) -> Stats:
+    """The statistics the backbone's weights were trained with (ImageNet's for timm ImageNet weights)."""
+    cfg = getattr(backbone, "pretrained_cfg", None) or {}
+    return tuple(cfg.get("mean", (0.5, 0.5, 0.5))), tuple(cfg.get("std", (0.5, 0.5, 0.5)))
+
+
+@NORMALIZATIONS.register("none")
+def unit_range(backbone: nn.Module) -> Stats:
+    """Pixels / 255 only, inputs in [0, 1]: what the paper's reference code feeds its ResNet-50."""
+    channels = len(backbone_stats(backbone)[0])
+    return (0.0,) * channels, (1.0,) * channels
 
 
 class Normalize(nn.Module):
@@ -44,7 +64,7 @@ class Preprocessing:
     image_size: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    mode: str = "pad"            # "pad" (keep aspect, centre on black) | "resize" (stretch), as the cache
+    mode: str = "pad"            # "pad" (keep aspect, centred) | "pad_topleft" | "resize", as the cache
     channels: int = 3            # the grayscale image replicated to this many channels
 
     def __post_init__(self) -> None:

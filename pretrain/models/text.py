@@ -1,5 +1,6 @@
 """Text encoders: a registry of named factories, with any transformers encoder (hub name or local folder)
-as the fallback. Sentence embedding = mean of the last hidden states over real (non-padding) tokens.
+as the fallback. Sentence embedding: a pooling of ``TEXT_POOLINGS`` (``model.text_pooling``), by default
+the mean of the last hidden states over real (non-padding) tokens.
 
 Registered names:
   ``tiny_bert``  a 2-layer, 32-wide random BERT with a small built-in WordPiece vocabulary (tests, CPU demo)
@@ -21,24 +22,45 @@ from cxr.core.registry import Registry
 
 TextFactory = Callable[[bool], "TextEncoder"]
 TEXT_ENCODERS: Registry[TextFactory] = Registry("text encoder")
+#: (hidden states of every layer, embeddings first; attention mask) -> sentence features [B, width]
+Pooling = Callable[[Sequence[torch.Tensor], torch.Tensor], torch.Tensor]
+TEXT_POOLINGS: Registry[Pooling] = Registry("text pooling")
+
+
+@TEXT_POOLINGS.register("mean")
+def pool_last(hidden_states: Sequence[torch.Tensor], attention_mask: torch.Tensor) -> torch.Tensor:
+    """Token average of the last layer."""
+    return mean_pool(hidden_states[-1], attention_mask)
+
+
+@TEXT_POOLINGS.register("mean_1_2_last")
+def pool_first_layers_and_last(hidden_states: Sequence[torch.Tensor], attention_mask: torch.Tensor) -> torch.Tensor:
+    """Token average of the mean of layers 1, 2 and the last, the paper's text embedding. Layers 1 and 2
+    keep the words of short label prompts close to their surface form. (The reference code also averages
+    padding tokens, so its embedding depends on the batch's longest text; here padding is masked.)"""
+    layers = torch.stack([hidden_states[1], hidden_states[2], hidden_states[-1]]).mean(0)
+    return mean_pool(layers, attention_mask)
 
 
 class TextEncoder(nn.Module):
-    """A transformers encoder plus its tokenizer; ``forward`` returns mean-pooled features ``[B, width]``."""
+    """A transformers encoder plus its tokenizer; ``forward`` returns pooled features ``[B, width]``."""
 
-    def __init__(self, model: nn.Module, tokenizer, max_length: int = 77):
+    def __init__(self, model: nn.Module, tokenizer, max_length: int = 77, pooling: str = "mean"):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.width = int(model.config.hidden_size)
+        self.pooling = pooling
+        self._pool = TEXT_POOLINGS.get(pooling)
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         return tokenize(self.tokenizer, texts, self.max_length)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return mean_pool(hidden, attention_mask)
+        # every layer's states are kept for backward anyway; returning them costs no memory
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+        return self._pool(out.hidden_states, attention_mask)
 
     def save_config(self, folder: Path) -> None:
         """Architecture + tokenizer files (no weights): enough to rebuild it with ``build_text_encoder``."""
@@ -60,10 +82,12 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
 
 
-def build_text_encoder(name: str, pretrained: bool = True, max_length: int = 77) -> TextEncoder:
+def build_text_encoder(name: str, pretrained: bool = True, max_length: int = 77,
+                       pooling: str = "mean") -> TextEncoder:
     factory = TEXT_ENCODERS.get(name) if name in TEXT_ENCODERS else (lambda p: _from_transformers(name, p))
     enc = factory(pretrained)
     enc.max_length = max_length
+    enc.pooling, enc._pool = pooling, TEXT_POOLINGS.get(pooling)
     return enc
 
 

@@ -1,6 +1,8 @@
-"""Reading a state dict from a file someone hands us (safetensors, a torch checkpoint, a cxr export)."""
+"""Reading a state dict from a file someone hands us (safetensors, a torch checkpoint, a cxr export), and
+finding torchvision's ImageNet weights (``model.pretrained=torchvision``) in torch's hub cache."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -55,3 +57,35 @@ def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], source: s
                  (f"; shape mismatch: {bad[:3]}" if bad else "")
         raise CxrError(f"{source}: weights do not fit this model ({detail.strip('; ')})")
     module.load_state_dict({k: state[k] for k in own}, strict=True)
+
+
+#: ``model.pretrained=torchvision``: the torchvision weights of each backbone (the paper: ResNet-50 V2)
+TORCHVISION_WEIGHTS = {"resnet18": "ResNet18_Weights.IMAGENET1K_V1", "resnet34": "ResNet34_Weights.IMAGENET1K_V1",
+                       "resnet50": "ResNet50_Weights.IMAGENET1K_V2", "resnet101": "ResNet101_Weights.IMAGENET1K_V2"}
+
+
+def resolve_pretrained(backbone: str, pretrained: str) -> str:
+    """``torchvision`` -> the path of that backbone's torchvision checkpoint; anything else unchanged.
+    timm's ResNets name their parameters as torchvision's do, so the file loads like any local one."""
+    return str(torchvision_file(backbone)) if pretrained == "torchvision" else pretrained
+
+
+def torchvision_file(backbone: str) -> Path:
+    """torchvision's checkpoint for ``backbone`` in torch's hub cache (``TORCH_HOME``), downloaded once."""
+    if backbone not in TORCHVISION_WEIGHTS:
+        raise CxrError(f"model.pretrained=torchvision: no torchvision weights known for backbone {backbone!r} "
+                       f"(known: {', '.join(TORCHVISION_WEIGHTS)}); use imagenet or a weights file")
+    import torch.hub
+    from torchvision.models import get_weight
+    url = get_weight(TORCHVISION_WEIGHTS[backbone]).url
+    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # the file name ends in the first hex digits of its sha256, which the download checks
+        torch.hub.download_url_to_file(url, str(path), hash_prefix=path.stem.rsplit("-", 1)[-1], progress=False)
+    except Exception as exc:  # noqa: BLE001 - network errors come in many types
+        raise CxrError(f"model.pretrained=torchvision: cannot download {url} to {path} ({type(exc).__name__}: "
+                       f"{exc}). Put the file there by hand, or set model.pretrained=PATH to a copy.") from None
+    return path

@@ -3,7 +3,9 @@
 An objective is called on the model outputs and the batch targets of the GLOBAL batch (the trainer
 gathers them across processes first, with gradients) and returns a dict of named terms: ``loss`` (the
 total, differentiable) plus detached terms to log, e.g. ``{"loss", "bce", "clip", "n_text"}``.
-Each objective declares which model heads it needs (``heads``).
+Each objective declares which model heads it needs (``heads``) and whether its loss pairs images with
+text (``needs_text``, and with which: ``text_kind``); the trainer refuses a text objective on data where
+no training item has that text, which would otherwise train with an image-text term of 0.
 """
 from __future__ import annotations
 
@@ -18,8 +20,14 @@ from cxr.core.registry import Registry
 Terms = dict[str, torch.Tensor]
 
 
+#: ``Objective.text_kind``: which items' text its image-text term uses
+TEXT_KINDS = {"text": "text (a report sentence or a label prompt)", "report": "report text"}
+
+
 class Objective:
     heads: ClassVar[Heads]
+    needs_text: ClassVar[bool] = False
+    text_kind: ClassVar[str] = "text"
 
     def __init__(self, uncertain: str = "masked", missing: str = "negative"):
         self.uncertain = uncertain

@@ -19,6 +19,7 @@ def paired_clip(out: dict[str, torch.Tensor], rows: torch.Tensor) -> tuple[torch
 @OBJECTIVES.register("clip")
 class Clip(Objective):
     heads = Heads(text=True, labels=False)
+    needs_text = True
 
     def __call__(self, out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]) -> Terms:
         clip, n = paired_clip(out, batch["has_text"])

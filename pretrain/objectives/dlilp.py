@@ -17,6 +17,8 @@ from cxr.pretrain.objectives.unimodal import label_loss
 @OBJECTIVES.register("dlilp")
 class DLILP(Objective):
     heads = Heads(text=True, labels=True)
+    needs_text = True
+    text_kind = "report"    # label prompts are not text supervision here (see above)
 
     def __init__(self, uncertain: str = "masked", missing: str = "negative", clip_weight: float = 0.1):
         super().__init__(uncertain, missing)

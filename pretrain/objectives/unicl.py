@@ -30,6 +30,7 @@ def positive_pairs(positive: torch.Tensor, rule: str = "overlap") -> torch.Tenso
 @OBJECTIVES.register("unicl")
 class UniCL(Objective):
     heads = Heads(text=True, labels=False)
+    needs_text = True
 
     def __init__(self, uncertain: str = "masked", missing: str = "negative", positives: str = "overlap"):
         super().__init__(uncertain, missing)

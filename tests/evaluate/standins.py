@@ -43,6 +43,22 @@ class QuadrantEncoder:
         return F.normalize(torch.stack(rows), dim=-1)
 
 
+class TwoHeadEncoder(QuadrantEncoder):
+    """A DLILP stand-in: the label head embeds as ``QuadrantEncoder``; the image-text head embeds with
+    quadrants 2 and 3 swapped, so pairing text with the wrong head's image embedding gives wrong answers.
+    Each head has its own logit scale in ``config``, as an export records them."""
+
+    def __init__(self, label_names, text_vectors, label_scale=10.0, text_scale=20.0):
+        super().__init__(label_names, has_text=True, text_vectors=text_vectors)
+        self.config = {"label_logit_scale": label_scale, "text_logit_scale": text_scale}
+        self.heads_used = []
+
+    def encode_image(self, x, head=None):
+        self.heads_used.append(head)
+        emb = super().encode_image(x)
+        return emb[:, [0, 1, 3, 2]] if head == "text" else emb
+
+
 def handle(model, name="stand-in") -> EncoderHandle:
     return EncoderHandle(model, name, identity=f"{name}-0123456789abcdef", vocabulary=model.label_names)
 

@@ -66,3 +66,59 @@ def test_a_stale_cache_stops_the_run_before_any_encoding(tmp_path):
     with pytest.raises(StaleCacheError):
         run_evaluation(cfg, encoder=handle(model))
     assert model.calls == 0                                                     # 'fresh' was not encoded either
+
+
+def _features(tmp_path, split, model, cache="cache", encoder_name="stand-in"):
+    """The train features a run used: read back from the cache it wrote."""
+    run_evaluation(_cfg(split, tmp_path / cache), encoder=handle(model, encoder_name))
+    files = sorted((tmp_path / cache).rglob("*.features.train.npz"))
+    assert len(files) == 1
+    with np.load(files[0]) as npz:
+        return npz["x"]
+
+
+def test_an_image_replaced_in_place_is_re_encoded(tmp_path):
+    from PIL import Image
+
+    from tests.evaluate.standins import quadrant_image
+
+    split = write_task(tmp_path / "task", {"A": [0], "B": [1]})
+    model = QuadrantEncoder(None)
+    before = _features(tmp_path, split, model)
+    first = tmp_path / "task" / "A_train_0.png"                   # first train row: quadrant 0 bright
+    assert before[0].argmax() == 0
+    Image.fromarray(quadrant_image([3])).save(first)              # same name, other pixels
+    calls = model.calls
+    after = _features(tmp_path, split, model)
+    assert model.calls > calls                                    # not served from the cache
+    assert after[0].argmax() == 3 and np.allclose(after[1:], before[1:])
+
+
+def test_features_of_another_encoder_with_the_same_id_prefix_are_not_reused(tmp_path):
+    from cxr.evaluate.encoders import EncoderHandle
+
+    split = write_task(tmp_path / "task", {"A": [0], "B": [1]})
+    model = QuadrantEncoder(None)
+    one, other = (EncoderHandle(model, "enc", identity="0123456789abcdef" + tail) for tail in ("-one", "-two"))
+    run_evaluation(_cfg(split, tmp_path / "cache"), encoder=one)
+    calls = model.calls
+    run_evaluation(_cfg(split, tmp_path / "cache"), encoder=one)
+    assert model.calls == calls
+    run_evaluation(_cfg(split, tmp_path / "cache"), encoder=other)    # same cache folder, other encoder
+    assert model.calls > calls
+
+
+def test_a_corrupt_image_in_a_worker_is_one_clean_message(tmp_path):
+    from cxr.core.errors import InputError
+    from cxr.evaluate.features import LoaderOptions, extract
+    from cxr.evaluate.images import ImageDataset
+
+    split = write_task(tmp_path / "task", {"A": [0], "B": [1]})
+    paths = sorted((tmp_path / "task").glob("*.png"))
+    paths[2].write_bytes(b"not an image")
+    dataset = ImageDataset(paths, QuadrantEncoder.preprocessing)
+    with pytest.raises(InputError) as caught:
+        extract(QuadrantEncoder(None), dataset, "features", LoaderOptions(batch_size=4, workers=2))
+    message = str(caught.value)
+    assert paths[2].name in message and "\n" not in message
+    assert "Traceback" not in message and "worker" not in message

@@ -51,3 +51,16 @@ def test_compare_needs_run_folders(tmp_path):
         render_compare([tmp_path, tmp_path])
     with pytest.raises(InputError, match="at least two"):
         render_compare([tmp_path])
+
+
+def test_separately_scored_subsets_fill_the_base_and_novel_columns(tmp_path):
+    rows = [dict(_row("covid", "zero-shot", 0, 0, 0.6, base=0.7, novel=0.3, nb=3, nn=2), subset="all"),
+            dict(_row("covid", "zero-shot", 0, 0, 0.8, nb=3, nn=2), subset="base"),
+            dict(_row("covid", "zero-shot", 0, 0, math.nan, nb=3, nn=2), subset="novel"),
+            dict(_row("covid", "linear-probe", 1, 0, 0.5), subset="all")]
+    table = render_table(results_frame(rows), "enc", 1)
+    assert "| covid | 80.0 | – | 60.0 | 3 / 2 |" in table and "each scored as its own problem" in table
+    assert "| covid | 50.0 ± 0.0 |" in table
+    _write_run(tmp_path / "a", rows, "A")
+    _write_run(tmp_path / "b", ROWS, "B")          # an older run: no subset column in its rows
+    assert "| covid | **60.0** (80.0 / –) | **60.0** (70.0 / 30.0) |" in render_compare([tmp_path / "a", tmp_path / "b"])

@@ -22,7 +22,7 @@ def test_reads_classes_parts_and_hash(tmp_path):
 
 
 def test_patient_id_is_optional(tmp_path):
-    s = read_split(_write(tmp_path, "path,label,split\na.png,x,train\nb.png,x,test\n"))
+    s = read_split(_write(tmp_path, "path,label,split\na.png,x,train\nb.png,y,train\nc.png,x,test\nd.png,y,test\n"))
     assert (s.frame["patient_id"] == "").all()
 
 
@@ -33,6 +33,7 @@ def test_patient_id_is_optional(tmp_path):
     (GOOD.replace("d.png", "a.png"), "listed twice"),
     (GOOD.replace("d.png,y,test", "d.png,z,test"), r"\['z'\] have test rows but no train rows"),
     ("path,label,split\n", "no rows"),
+    ("path,label,split\na.png,x,train\nb.png,x,test\n", r"a task needs at least two classes; this split has only \['x'\]"),
 ])
 def test_bad_split_files(tmp_path, text, match):
     with pytest.raises(InputError, match=match):

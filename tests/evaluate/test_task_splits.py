@@ -81,14 +81,24 @@ def test_siim_counts_an_image_with_several_masks_once(tmp_path):
 
 
 def test_official_test_files_feed_the_test_side(tmp_path):
-    for task in ("nih-lt", "vindr"):
-        frame = _build(task, tmp_path / task).frame
-        test_rows = frame[frame.split == "test"]
-        if task == "vindr":
-            assert test_rows["path"].str.startswith("test/").all()
-            assert frame.loc[frame.split == "train", "path"].str.startswith("train/").all()
-        else:
-            assert test_rows["patient_id"].astype(int).min() >= 50000
+    frame = _build("nih-lt", tmp_path).frame
+    assert frame.loc[frame.split == "test", "patient_id"].astype(int).min() >= 50000
+
+
+def test_vindr_pools_the_official_files_as_the_paper_does(tmp_path):
+    # 6 images per class in each official file: 8 test images per class need both files.
+    frame = _build("vindr", tmp_path, train_per_class=4, test_per_class=8).frame
+    test_rows = frame[frame.split == "test"]
+    assert len(test_rows) == 40 and test_rows["path"].str.startswith("train/").any()
+    assert test_rows["path"].str.startswith("test/").any()
+
+
+def test_vindr_paper_counts_are_refused_naming_what_the_pooled_files_hold(tmp_path):
+    assert get_task("vindr").quota.train_per_class * 5 == 2000 == get_task("vindr").quota.test_per_class * 5
+    folder = WRITERS["vindr"](tmp_path)
+    with pytest.raises(ProtocolCountError) as err:
+        build_split(SplitRequest("vindr", [str(folder)]))
+    assert "400 train + 400 test" in str(err.value) and "Bronchiolitis: 12 images" in str(err.value)
 
 
 def test_vindr_accepts_the_official_brocho_spelling(tmp_path):

@@ -174,3 +174,29 @@ def test_an_export_without_usable_preprocessing_names_its_file(dlilp_run, tmp_pa
     (bad / "config.json").write_text(json.dumps(config))
     with pytest.raises(CxrError, match=r"bad/config.json: unusable image preprocessing .*crop"):
         load_export(bad)
+
+
+def test_export_names_its_pre_training_patients_as_tokens_only(resized_run, tmp_path):
+    from cxr.pretrain.export import read_export_patients
+
+    cfg, cache = resized_run
+    index = pd.read_parquet(cache / layout.INDEX, columns=["source", "patient_id"])
+    for export in (cfg.run_dir / "export", export_run(cfg.run_dir, tmp_path / "again")):
+        text = (export / "patients.json").read_text()
+        assert not any(f'"{p}"' in text for p in index["patient_id"])       # no raw id in the file
+        tokens = read_export_patients(export)
+        assert set(tokens.by_source) == set(index["source"])
+        assert sorted(tokens.matches(index["patient_id"].unique())) == sorted(index["patient_id"].unique())
+        assert tokens.matches(["nobody-1", "nobody-2"]) == []
+
+
+def test_no_patient_list_from_a_cache_that_is_gone_or_rebuilt(resized_run, tmp_path, caplog):
+    from cxr.pretrain.export import _cache_patients
+
+    _, cache = resized_run
+    patients = pd.read_parquet(cache / layout.INDEX, columns=["patient_id"])["patient_id"]
+    assert _cache_patients({"cache": str(cache), "patients_sha256": patient_digest(patients)}) is not None
+    assert _cache_patients({"cache": str(cache), "patients_sha256": patient_digest(["someone else"])}) is None
+    assert _cache_patients({"cache": str(tmp_path / "gone"), "patients_sha256": "ab"}) is None
+    assert "cannot check" in caplog.text
+    assert _cache_patients({"cache": None, "patients_sha256": None}) is None      # toy data: nothing to say

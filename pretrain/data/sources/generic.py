@@ -18,7 +18,9 @@ def read_generic(root: Path, *, onto, vocabulary: str = "padchest", image_root: 
     against ``image_root`` (default: the manifest's folder). ``source`` names rows whose manifest has
     no ``source`` column (default: the file name without suffix). NaN = not mentioned.
     """
-    manifest = read_manifest(root, ManifestOptions(patient_column=patient_column, vocabulary=vocabulary), onto)
+    options = ManifestOptions(patient_column=patient_column, vocabulary=vocabulary,
+                              vocabulary_option=f"the source option vocabulary=NAME (manifest:{root.name},vocabulary=chexpert)")
+    manifest = read_manifest(root, options, onto)
     frame = manifest.frame
     base = Path(image_root) if image_root else root.parent
     frame["path"] = [p if Path(p).is_absolute() else str(base / p) for p in frame["path"]]
