@@ -107,7 +107,24 @@ def sized(preprocessing: Preprocessing, options: EncoderOptions) -> Preprocessin
 
 
 # --- image-only encoders -------------------------------------------------------------------------
-class FeatureEncoder:
+class ModuleEncoder:
+    """An encoder around one torch module ``self.model``: moves and switches mode with it, and remembers
+    the device (tokenised text must follow the model)."""
+
+    model: Any
+    device: Any = "cpu"
+
+    def to(self, device):
+        self.model.to(device)
+        self.device = device
+        return self
+
+    def eval(self):
+        self.model.eval()
+        return self
+
+
+class FeatureEncoder(ModuleEncoder):
     """A backbone as an image-only encoder: ``features`` are its pooled output, ``encode_image`` the same
     L2-normalised (no projection, no label head, no text): linear probe only."""
 
@@ -119,14 +136,6 @@ class FeatureEncoder:
     def __init__(self, model, preprocessing: Preprocessing, forward: Callable | None = None):
         self.model, self.preprocessing = model, preprocessing
         self._forward = forward or model
-
-    def to(self, device):
-        self.model.to(device)
-        return self
-
-    def eval(self):
-        self.model.eval()
-        return self
 
     def features(self, x):
         return self._forward(x)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from cxr.core.errors import CxrError, InputError
 
-from cxr.evaluate.adapters.base import ENCODERS, EncoderHandle, EncoderOptions, folder_sha, handle, no_weights_option, sized
+from cxr.evaluate.adapters.base import (ENCODERS, EncoderHandle, EncoderOptions, ModuleEncoder, folder_sha, handle,
+                                        no_weights_option, sized)
 
 #: OpenAI CLIP's normalisation, the default of CLIPImageProcessor
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -24,7 +25,7 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 MODEL_TYPES = ("clip", "clip_vision_model")
 
 
-class HfClipEncoder:
+class HfClipEncoder(ModuleEncoder):
     label_names = None
     prototypes = None
 
@@ -42,15 +43,6 @@ class HfClipEncoder:
     def logit_scale(self) -> float:
         scale = getattr(self.model, "logit_scale", None)
         return float(scale.detach().exp()) if scale is not None else 1.0
-
-    def to(self, device):
-        self.model.to(device)
-        self.device = device
-        return self
-
-    def eval(self):
-        self.model.eval()
-        return self
 
     def features(self, x):
         return self.vision(pixel_values=x).pooler_output

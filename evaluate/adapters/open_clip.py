@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from cxr.core.errors import InputError
 
-from cxr.evaluate.adapters.base import (ENCODERS, EncoderHandle, EncoderOptions, existing_file, handle,
-                                        missing_extra, sized, weights_sha)
+from cxr.evaluate.adapters.base import (ENCODERS, EncoderHandle, EncoderOptions, ModuleEncoder, existing_file,
+                                        handle, missing_extra, sized, weights_sha)
 
 
-class OpenClipEncoder:
+class OpenClipEncoder(ModuleEncoder):
     label_names = None
     prototypes = None
     has_text = True
@@ -28,15 +28,6 @@ class OpenClipEncoder:
     @property
     def logit_scale(self) -> float:
         return float(self.model.logit_scale.detach().exp())
-
-    def to(self, device):
-        self.model.to(device)
-        self.device = device
-        return self
-
-    def eval(self):
-        self.model.eval()
-        return self
 
     def features(self, x):
         return self.model.encode_image(x)
