@@ -8,8 +8,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import NamedTuple
 
-from cxr.labeler.matcher import gate_open, index_atoms, pattern_gate
-from cxr.labeler.patterns import compile_pattern
+from cxr.labeler.matcher import AtomIndex, index_atoms, pattern_gate
+from cxr.labeler.patterns import compile_pattern, gate_open
 
 PRE, FOL = "preceding", "following"
 
@@ -56,9 +56,9 @@ new_match = tuple.__new__
 
 
 class CueFinder:
-    """Cue patterns indexed like the label synonyms (``matcher.index_atoms``): under the whole word or
-    word key of their rarest mandatory element, so a clause looks only at the cues whose index word it
-    contains, and runs a regex only when the cue's other mandatory words are there too."""
+    """Cue patterns indexed like the label synonyms (``matcher.index_atoms``): under the whole word, word
+    key or prefix token of their rarest mandatory element, so a clause looks only at the cues whose index
+    atom it holds, and runs a regex only when the cue's other mandatory words are there too."""
 
     def __init__(self, cue_lists: dict[str, tuple[str, ...]], strict: bool = False, language: str = "en"):
         merged: dict[tuple[str, str], set[str]] = {}
@@ -69,11 +69,12 @@ class CueFinder:
             for pat in patterns:
                 key = (" ".join(pat.lower().split()), kind)
                 merged.setdefault(key, set()).update(directions)
-        # word -> entries, key -> entries; an entry is (pattern id, cue, regex, what else a match needs
-        # (``matcher.pattern_gate``)). Entries stay in pattern-id order within each list: cues of one source and
-        # span tie in ``_non_overlapping``, and the stable sort then keeps the order they were found in.
-        by_word: dict[str, list[tuple]] = {}
-        by_key: dict[str, list[tuple]] = {}
+        # An entry is (pattern id, cue, regex, what else a match needs (``matcher.pattern_gate``)). Entries
+        # stay in pattern-id order within each list: cues of one source and span tie in ``_non_overlapping``,
+        # and the stable sort then keeps the order they were found in.
+        filed: list[tuple[tuple, tuple]] = []
+        #: the wildcard prefixes of the cues: the ``ClauseAtoms`` that ``find`` needs
+        self.prefixes: frozenset[str] = frozenset().union(*(compile_pattern(x).prefixes() for x, _ in merged))
         self._multi: set[int] = set()    # cues indexed under several atoms: run once per clause
         for pid, ((source, kind), directions) in enumerate(sorted(merged.items())):
             cp = compile_pattern(source)
@@ -81,37 +82,25 @@ class CueFinder:
             if len(atoms) > 1:
                 self._multi.add(pid)
             entry = (pid, Cue(kind, frozenset(directions), source), cp.regex, pattern_gate(cp, atoms))
-            for atom_kind, text in atoms:
-                (by_word if atom_kind == "w" else by_key).setdefault(text, []).append(entry)
-        self._by_word = {k: tuple(v) for k, v in by_word.items()}
-        self._by_key = {k: tuple(v) for k, v in by_key.items()}
-        # the same atoms as sets: a set & set intersection reuses the stored hashes, and is twice as fast
-        # as one with a dict's keys
-        self._words = frozenset(by_word)
-        self._keys = frozenset(by_key)
+            filed.append((atoms, entry))
+        self._index = AtomIndex(filed)
 
-    def find(self, text: str, start: int, end: int, words: set[str], keys: set[str]) -> list[CueMatch]:
+    def find(self, text: str, start: int, end: int, atoms: set[str]) -> list[CueMatch]:
         """Non-overlapping cues in ``text[start:end]`` in text order (benign explanation and pseudo-negation
         first, then longest).
 
-        ``words``/``keys`` as for ``LabelMatcher.find``.
+        ``atoms`` as for ``LabelMatcher.find`` (with this finder's ``prefixes``).
         """
         found: list[CueMatch] = []
-        # the clause's indexed atoms, by one C-level set intersection each (most clauses hold one or two);
-        # a dozen cues are indexed by key (wildcards: "suspect*"), which few clauses hold
-        hit_words = words & self._words
-        if self._keys.isdisjoint(keys):
-            if not hit_words:
-                return found   # a third of the clauses with mentions: no cue can be there
-            candidates = map(self._by_word.__getitem__, hit_words)
-        else:
-            candidates = [*map(self._by_word.__getitem__, hit_words),
-                          *map(self._by_key.__getitem__, keys & self._keys)]
+        # most clauses hold one or two indexed atoms; a third of the clauses with mentions none
+        candidates = self._index.lookup(atoms)
+        if not candidates:
+            return found
         multi = self._multi
         seen: set[int] | None = None
         for entries in candidates:
             for pid, cue, regex, gate in entries:
-                if gate is not None and not gate_open(gate, words, keys):
+                if gate is not None and not gate_open(gate, atoms):
                     continue
                 if pid in multi:
                     if seen is None:

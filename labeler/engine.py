@@ -22,7 +22,7 @@ from cxr.labeler.matcher import LabelMatcher
 from cxr.labeler.normalize import normalize
 from cxr.labeler.language import AUTO, detect_language
 from cxr.labeler.ontology import ENGLISH, OWN_VOCABULARY, POSITIVE, Ontology
-from cxr.labeler.patterns import text_words
+from cxr.labeler.patterns import ClauseAtoms
 from cxr.labeler.sections import DEFAULT_SECTIONS, select_sections
 from cxr.labeler.sentences import Splitter, clauses, split_regex
 
@@ -68,6 +68,10 @@ def is_missing(text: object) -> bool:
     return not str(text).strip()
 
 
+#: ``new_mention(Mention, (label, span, ...))``: a Mention without the named tuple's Python-level ``__new__``
+#: (a report creates dozens)
+new_mention = tuple.__new__
+
 #: A sentence's labeling: (start, end, label, pattern, status, cue, rule) per mention, offsets in the sentence.
 SentenceMentions = tuple[tuple[int, int, str, str, int, "str | None", str], ...]
 
@@ -106,6 +110,7 @@ class Labeler:
         self._split = splitter
         self._matcher = LabelMatcher(words)
         self._cues = CueFinder(words.cues, strict=self._alternatives, language=words.language)
+        self._atoms_of = ClauseAtoms(self._matcher.prefixes | self._cues.prefixes).of
         self._kin = Kinship(onto) if self._alternatives else None
         self._rules = rules or ContextRules()
         self._aggregator = Aggregator(onto)
@@ -127,8 +132,8 @@ class Labeler:
                 index = len(result.sentences)
                 positives: list[str] = []
                 for a, b, label, pattern, status, cue, rule in self._sentence(low[start:end]):
-                    mentions.append(Mention(label, (start + a, start + b), text[start + a:start + b], sec.name,
-                                            index, status, cue, rule, pattern))
+                    mentions.append(new_mention(Mention, (label, (start + a, start + b), text[start + a:start + b],
+                                                          sec.name, index, status, cue, rule, pattern)))
                     if status == POSITIVE and label not in positives:
                         positives.append(label)
                 result.sentences.append((index, text[start:end], self._aggregator.close_upwards(positives)))
@@ -155,12 +160,11 @@ class Labeler:
     def _label_sentence(self, low: str) -> SentenceMentions:
         out = []
         for c_start, c_end in clauses(low, 0, len(low)):
-            words = text_words(low, c_start, c_end)
-            keys = {w[:3] for w in words}
-            raw = self._matcher.find(low, c_start, c_end, words, keys)
+            atoms = self._atoms_of(low, c_start, c_end)
+            raw = self._matcher.find(low, c_start, c_end, atoms)
             if not raw:
                 continue
-            found = self._cues.find(low, c_start, c_end, words, keys)
+            found = self._cues.find(low, c_start, c_end, atoms)
             if found:
                 cues = ClauseCues(found)
                 decisions = [decide(low, cues, m.start, m.end, self._rules) for m in raw]

@@ -13,13 +13,15 @@ whose trigger word it contains. Overlaps are settled so that the most specific w
 """
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left
-from itertools import accumulate
-from typing import NamedTuple
+from itertools import accumulate, chain
+from typing import Iterable, NamedTuple
 
-from cxr.labeler.ontology import Ontology
-from cxr.labeler.patterns import PatternInfo, analyse_pattern, compile_pattern
+from cxr.labeler.ontology import Label, Ontology
+from cxr.labeler.patterns import (Gate, PatternInfo, analyse_pattern, compile_pattern, gate_open, make_gate,
+                                  prefix_token)
 
 
 class RawMention(NamedTuple):
@@ -109,84 +111,138 @@ SHARES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
 #: share assumed for a key / a word that is not in the tables (both rarer than 1 %)
 RARE_KEY, RARE_WORD = 0.5, 0.3
 
-#: Index atoms: a whole word ("w", word) or a word key ("k", key).
+#: Index atoms: a whole word ("w", word) or a key ("k", a word key or a ``prefix_token``: "plaque*").
 Atom = tuple[str, str]
 
 
 def _atom_cost(atom: Atom, language: str = "en") -> float:
-    """Expected share of clauses holding the atom; a word is never commoner than its key."""
+    """Expected share of clauses holding the atom; a word or prefix is never commoner than its key."""
     kind, text = atom
     key_share, word_share = SHARES.get(language, SHARES["en"])
     key = key_share.get(text[:3], RARE_KEY)
-    if kind == "k":
-        return key
-    return word_share.get(text, min(key, RARE_WORD))
+    if kind == "w":
+        return word_share.get(text, min(key, RARE_WORD))
+    if text.endswith("*"):   # the words of the table that start with it, else as rare as an unknown word
+        prefix = text[:-1]
+        return min(key, sum(s for w, s in _words_by_key(language).get(prefix[:3], ()) if w.startswith(prefix))
+                   or RARE_WORD)
+    return key
 
 
-def index_atoms(info: PatternInfo, language: str = "en") -> tuple[Atom, ...]:
+@functools.lru_cache(maxsize=None)
+def _words_by_key(language: str) -> dict[str, list[tuple[str, float]]]:
+    """The word share table grouped by key: a prefix's share sums the few words that share its key."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    for word, share in SHARES.get(language, SHARES["en"])[1].items():
+        out.setdefault(word[:3], []).append((word, share))
+    return out
+
+
+def index_atoms(info: PatternInfo, language: str = "en", avoid: frozenset[str] = frozenset()) -> tuple[Atom, ...]:
     """The atoms to index a pattern under: the mandatory element that is rarest in reports.
 
     Any mandatory element is a valid index (every match contains one of its words, or a word with one
-    of its keys); the trigger chosen by the pattern compiler knows word lengths, not which words are
-    everywhere. A pattern runs only where its index atom occurs *and* its mandatory words/keys do, so the
-    choice changes only how many candidates are looked at, never a result.
+    of its keys or prefixes); the trigger chosen by the pattern compiler knows word lengths, not which words
+    are everywhere. A pattern runs only where its index atom occurs *and* its mandatory words/keys do, so
+    the choice changes only how many candidates are looked at, never a result. An option with an atom
+    whose key is in ``avoid`` is taken only when every option has one.
     """
     # On a tie the first option wins: a wildcard word ("granuloma*") is usually the head noun, rarer than
     # its modifiers ("calcified"); sorting makes the choice independent of set order.
-    options: list[tuple[Atom, ...]] = [(("k", k),) for k in sorted(info.required_keys)]
+    options: list[tuple[Atom, ...]] = [(("k", prefix_token(p)),) for p in sorted(info.required_prefixes)]
     options += [(("w", w),) for w in sorted(info.required_words)]
     options += [tuple(("k", k) for k in sorted(info.triggers))]
-    options += [tuple(("w", w) for w in sorted(words)) + tuple(("k", k) for k in sorted(keys))
-                for words, keys in info.required_any]
-    return min(options, key=lambda atoms: sum(_atom_cost(a, language) for a in atoms))
-
-
-Gate = tuple[frozenset[str], frozenset[str], tuple[tuple[frozenset[str], frozenset[str]], ...]]
-
-
-def gate_open(gate: Gate, words: set[str], keys: set[str]) -> bool:
-    """``PatternInfo.may_match`` on a precomputed gate: the clause holds every required word and key, and
-    a word or key of each group of alternatives (the matcher's and the cue finder's candidate filter)."""
-    req_words, req_keys, req_any = gate
-    if not (req_words <= words and req_keys <= keys):
-        return False
-    for any_words, any_keys in req_any:
-        if any_words.isdisjoint(words) and any_keys.isdisjoint(keys):
-            return False
-    return True
+    options += [tuple(("w", w) for w in sorted(words)) + tuple(("k", prefix_token(p)) for p in sorted(prefixes))
+                for words, prefixes in info.required_any]
+    return min(options, key=lambda atoms: (any(t[:3] in avoid for _, t in atoms),
+                                           sum(_atom_cost(a, language) for a in atoms)))
 
 
 def pattern_gate(info: PatternInfo, atoms: tuple[Atom, ...]) -> Gate | None:
-    """The mandatory words/keys/alternations of a pattern left to test once its index atom was found:
+    """The mandatory words/prefixes/alternations of a pattern left to test once its index atom was found:
     those the atom itself proves are dropped; None when nothing is left."""
-    words, keys, any_of = info.required_words, info.required_keys, info.required_any
+    words, prefixes, any_of = info.required_words, info.required_prefixes, info.required_any
     hit_words = frozenset(t for k, t in atoms if k == "w")
-    hit_keys = frozenset(t for k, t in atoms if k == "k")
+    hit_prefixes = frozenset(t.rstrip("*") for k, t in atoms if k == "k")   # a key proves that 3-letter prefix
     if len(atoms) == 1:                       # the atom is certainly in the text
-        words, keys = words - hit_words, keys - hit_keys
-        any_of = tuple(a for a in any_of if a[0].isdisjoint(hit_words) and a[1].isdisjoint(hit_keys))
+        words, prefixes = words - hit_words, prefixes - hit_prefixes
+        any_of = tuple(a for a in any_of if a[0].isdisjoint(hit_words) and a[1].isdisjoint(hit_prefixes))
     else:                                     # one of the atoms is: an alternation made of them holds
-        any_of = tuple(a for a in any_of if not (a[0] <= hit_words and a[1] <= hit_keys))
-    if not (words or keys or any_of):
+        any_of = tuple(a for a in any_of if not (a[0] <= hit_words and a[1] <= hit_prefixes))
+    if not (words or prefixes or any_of):
         return None
-    return words, keys, any_of
+    return make_gate(words, prefixes, any_of)
 
 
 def index_keys(info: PatternInfo) -> frozenset[str]:
-    """The word keys of ``index_atoms`` (a word atom counts by its key)."""
+    """The word keys of ``index_atoms`` (a word or prefix atom counts by its key)."""
     return frozenset(text[:3] for _, text in index_atoms(info))
 
 
-class LabelMatcher:
-    """Compiled synonyms and exclusions of an ontology, indexed by whole word or word key."""
+class AtomIndex:
+    """Entries (of patterns) filed under their index atoms; ``lookup`` gives the entry lists of the atoms a
+    clause holds, each list in the order its entries were added."""
 
-    def __init__(self, onto: Ontology):
-        # word -> entries, key -> entries; an entry is (pattern id, label, source, what else a match needs
-        # (``pattern_gate``), whether the label has exclusions). Regexes compile on first use: re.compile of ~1,000 patterns
-        # would be most of the start-up time, and a corpus needs a fraction of them.
-        excluded = {lab.name for lab in onto.labels.values() if lab.exclusions}
+    def __init__(self, filed: Iterable[tuple[tuple[Atom, ...], tuple]]):
         by_word: dict[str, list[tuple]] = {}
         by_key: dict[str, list[tuple]] = {}
+        for atoms, entry in filed:
+            for kind, text in atoms:
+                (by_word if kind == "w" else by_key).setdefault(text, []).append(entry)
+        self._by_word = {k: tuple(v) for k, v in by_word.items()}
+        self._by_key = {k: tuple(v) for k, v in by_key.items()}
+        # the atoms as sets: a set & set intersection reuses the stored hashes, and is twice as fast as one
+        # with a dict's keys
+        self._words = frozenset(by_word)
+        self._keys = frozenset(by_key)
+
+    def lookup(self, atoms: set[str]) -> list[tuple[tuple, ...]]:
+        """The entry lists of the atoms a clause holds (``ClauseAtoms``), by one C-level set intersection
+        each (most words index nothing); a pattern indexed under several atoms may come in several lists."""
+        found = [*map(self._by_word.__getitem__, atoms & self._words)]
+        if not self._keys.isdisjoint(atoms):
+            found += map(self._by_key.__getitem__, atoms & self._keys)
+        return found
+
+
+class _Exclusions(NamedTuple):
+    """The exclusion patterns of one label: the atoms they are indexed under (``index_atoms``: a match
+    holds one of them), and per pattern its whole gate (``pattern_gate`` of no atom) and source.
+
+    They are looked at only in clauses that mention the label, so they are indexed under an element whose
+    key no synonym of the label requires where they have one ("(femur|hip|...) fractur*" under the bones,
+    not "fractur*"): the clause then rarely holds it."""
+    atoms: frozenset[str]
+    patterns: tuple[tuple[Gate, str], ...]
+
+    @classmethod
+    def of(cls, label: Label, language: str) -> "_Exclusions":
+        synonyms = [analyse_pattern(x) for x in label.synonyms]
+        avoid = frozenset(w[:3] for info in synonyms
+                          for w in chain(info.triggers, info.required_words, info.prefixes(),
+                                         *(ws for ws, _ in info.required_any)))
+        infos = [analyse_pattern(x) for x in label.exclusions]
+        return cls(frozenset(t for info in infos for _, t in index_atoms(info, language, avoid)),
+                   tuple((pattern_gate(info, ()) or _OPEN, info.source) for info in infos))
+
+
+#: the gate of a pattern with no requirement beyond its index atom (every text passes)
+_OPEN: Gate = (frozenset(), ())
+
+
+class LabelMatcher:
+    """Compiled synonyms and exclusions of an ontology, indexed by whole word, word key or prefix token."""
+
+    def __init__(self, onto: Ontology):
+        # An entry is (pattern id, label, source, what else a match needs (``pattern_gate``), whether the
+        # label has exclusions). Regexes compile on first use: re.compile of ~1,000 patterns would be most
+        # of the start-up time, and a corpus needs a fraction of them.
+        excluded = {lab.name for lab in onto.labels.values() if lab.exclusions}
+        filed: list[tuple[tuple[Atom, ...], tuple]] = []
+        #: the wildcard prefixes of the synonyms and exclusions: the ``ClauseAtoms`` that ``find`` needs
+        self.prefixes: frozenset[str] = frozenset().union(*(analyse_pattern(x).prefixes()
+                                                            for lab in onto.labels.values()
+                                                            for x in (*lab.synonyms, *lab.exclusions)))
         self._sources: list[str] = []
         self._regexes: list[re.Pattern | None] = []
         self._multi: set[int] = set()    # patterns indexed under several atoms: run once per clause
@@ -198,14 +254,12 @@ class LabelMatcher:
             atoms = index_atoms(info, onto.language)
             if len(atoms) > 1:
                 self._multi.add(pid)
-            entry = (pid, label, syn, pattern_gate(info, atoms), label in excluded)
-            for kind, text in atoms:
-                (by_word if kind == "w" else by_key).setdefault(text, []).append(entry)
-        self._by_word = {k: tuple(v) for k, v in by_word.items()}
-        self._by_key = {k: tuple(v) for k, v in by_key.items()}
-        # label -> its exclusion patterns, run only where their words occur (compiled on first use)
-        self._exclusions: dict[str, tuple[PatternInfo, ...]] = {
-            lab.name: tuple(analyse_pattern(x) for x in lab.exclusions) for lab in onto.labels.values() if lab.exclusions}
+            filed.append((atoms, (pid, label, syn, pattern_gate(info, atoms), label in excluded)))
+        self._index = AtomIndex(filed)
+        #: label -> its exclusion patterns (``_Exclusions``), run only where their words occur (compiled on
+        #: first use)
+        self._exclusions = {lab.name: _Exclusions.of(lab, onto.language)
+                            for lab in onto.labels.values() if lab.exclusions}
         #: label -> itself and its ancestors: the labels a longer mention of it makes redundant
         self._covers: dict[str, frozenset[str]] = {
             name: frozenset((name, *onto.ancestors(name))) for name in onto.labels}
@@ -216,22 +270,19 @@ class LabelMatcher:
             regex = self._regexes[pid] = re.compile(self._sources[pid])
         return regex
 
-    def find(self, text: str, start: int, end: int, words: set[str], keys: set[str]) -> list[RawMention]:
+    def find(self, text: str, start: int, end: int, atoms: set[str]) -> list[RawMention]:
         """Mentions in ``text[start:end]`` (normalised text), sorted by position, overlaps settled.
 
-        ``words``/``keys``: ``text_words``/``text_keys`` of the same range; a pattern runs only when the
-        range has its trigger key, its mandatory words and the keys of its mandatory wildcard words.
+        ``atoms``: ``ClauseAtoms(self.prefixes).of(text, start, end)``. A pattern runs only when the range
+        has its index atom, its mandatory words and the prefixes of its mandatory wildcard words.
         """
         regexes, multi = self._regexes, self._multi
         seen: set[int] = set()
         found: list[RawMention] = []
         excluded = False
-        by_word, by_key = self._by_word, self._by_key
-        # the clause's indexed atoms, by one C-level set intersection each (most words index nothing)
-        for entries in [*map(by_word.__getitem__, by_word.keys() & words),
-                        *map(by_key.__getitem__, by_key.keys() & keys)]:
+        for entries in self._index.lookup(atoms):
             for pid, label, source, gate, has_exclusions in entries:
-                if gate is not None and not gate_open(gate, words, keys):
+                if gate is not None and not gate_open(gate, atoms):
                     continue
                 if pid in multi:
                     if pid in seen:
@@ -244,20 +295,21 @@ class LabelMatcher:
         if not found:
             return found
         if excluded:
-            found = self._drop_excluded(text, start, end, words, keys, found)
+            found = self._drop_excluded(text, start, end, atoms, found)
         if len(found) > 1:
             found = _settle_overlaps(found, self._covers)
         return found
 
-    def _drop_excluded(self, text: str, start: int, end: int, words: set[str], keys: set[str],
+    def _drop_excluded(self, text: str, start: int, end: int, atoms: set[str],
                        found: list[RawMention]) -> list[RawMention]:
         blocked: dict[str, tuple[list[int], list[int]]] = {}
         for label in {m.label for m in found}:
-            infos = self._exclusions.get(label)
-            if not infos:
+            ex = self._exclusions.get(label)
+            # most clauses that mention such a label hold none of the index atoms of its exclusions
+            if ex is None or ex.atoms.isdisjoint(atoms):
                 continue
-            spans = sorted(x.span() for info in infos if info.may_match(words, keys)
-                           for x in compile_pattern(info.source).regex.finditer(text, start, end))
+            spans = sorted(x.span() for gate, source in ex.patterns if gate_open(gate, atoms)
+                           for x in compile_pattern(source).regex.finditer(text, start, end))
             if spans:
                 blocked[label] = ([a for a, _ in spans], list(accumulate((b for _, b in spans), max)))
         if not blocked:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from itertools import chain
+from typing import Iterable
 
 GAP = r"(?:[\w'/]+\s+){0,3}?"
 _SEP = r"[\s\-]+"
@@ -51,14 +53,72 @@ def words_of(text: str) -> list[str]:
 _KEY_OF_WORD = re.compile(r"([a-z0-9]{1,3})[a-z0-9]*")
 
 
-def text_words(text: str, start: int = 0, end: int | None = None) -> set[str]:
-    """``set(words_of(text[start:end]))`` without copying the slice."""
-    return set(_WORD_CHARS.findall(text, start, len(text) if end is None else end))
-
-
 def text_keys(text: str, start: int = 0, end: int | None = None) -> set[str]:
-    """``sentence_keys(words_of(text[start:end]))`` in one C-level pass (the labeler's hot path)."""
+    """``sentence_keys(words_of(text[start:end]))`` in one C-level pass."""
     return set(_KEY_OF_WORD.findall(text, start, len(text) if end is None else end))
+
+
+def prefix_token(prefix: str) -> str:
+    """How a clause's atoms hold a wildcard's prefix (the letters before '*'): a three-letter prefix is a
+    key; a longer one is itself followed by '*' (never a word nor a key), so "plaque*" is not among the
+    atoms of a clause of 'place' and 'plate', which share its key."""
+    return prefix if len(prefix) == 3 else prefix + "*"
+
+
+#: distinct words whose atoms ``ClauseAtoms`` remembers (bounded memory; refilling is cheap)
+CLAUSE_ATOMS_MEMO = 100_000
+
+
+class ClauseAtoms(dict):
+    """word -> its atoms: itself, its key (``trigger_key``) and the ``prefix_token`` of each registered
+    prefix it starts with; worked out the first time the word is seen (a report collection has a small
+    vocabulary), so a clause's atoms cost one dict look-up per word.
+
+    Words and keys share one set: a key equal to a word only makes a filter let a pattern through whose
+    regex then finds nothing; a word of three letters or fewer is its own key anyway."""
+
+    def __init__(self, prefixes: Iterable[str]):
+        super().__init__()
+        self._long: dict[str, list[tuple[str, str]]] = {}    # key -> (prefix, token) of the longer prefixes
+        for p in sorted(set(prefixes)):
+            if len(p) > 3:
+                self._long.setdefault(p[:3], []).append((p, prefix_token(p)))
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        key = word[:3]
+        found = (word, key, *(token for p, token in self._long.get(key, ()) if word.startswith(p)))
+        if len(self) >= CLAUSE_ATOMS_MEMO:
+            self.clear()
+        self[word] = found
+        return found
+
+    def of(self, text: str, start: int = 0, end: int | None = None) -> set[str]:
+        """The atoms of ``text[start:end]``: its words (``words_of``), their keys and prefix tokens."""
+        found = _WORD_CHARS.findall(text, start, len(text) if end is None else end)
+        return set(chain.from_iterable(map(self.__getitem__, found)))
+
+
+#: What a text must hold for a pattern to match, as a cheap test on its atoms (``ClauseAtoms``): (atoms it
+#: must hold, groups of alternatives of which it must hold one atom each).
+Gate = tuple[frozenset[str], tuple[frozenset[str], ...]]
+
+
+def make_gate(words: frozenset[str], prefixes: frozenset[str],
+              any_of: tuple[tuple[frozenset[str], frozenset[str]], ...]) -> Gate:
+    """The gate of required words and prefixes (each as its ``prefix_token``)."""
+    return (words | frozenset(map(prefix_token, prefixes)),
+            tuple(w | frozenset(map(prefix_token, ps)) for w, ps in any_of))
+
+
+def gate_open(gate: Gate, atoms: set[str]) -> bool:
+    """Whether a text with these atoms passes the gate (the matcher's and the cue finder's filter)."""
+    required, groups = gate
+    if not required <= atoms:
+        return False
+    for group in groups:
+        if group.isdisjoint(atoms):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -67,21 +127,17 @@ class PatternInfo:
     source: str
     regex_source: str
     triggers: frozenset[str]
-    #: words every match contains whole, and keys of words every match contains a word starting with:
-    #: a cheap set test that skips most candidate patterns before their regex runs
+    #: words every match contains whole, and prefixes (the letters before a wildcard's '*', three or more)
+    #: every match contains a word starting with: a cheap set test that skips most candidate patterns
+    #: before their regex runs
     required_words: frozenset[str] = frozenset()
-    required_keys: frozenset[str] = frozenset()
-    #: per mandatory alternation: (words, keys) of which a match contains at least one
+    required_prefixes: frozenset[str] = frozenset()
+    #: per mandatory alternation: (words, prefixes) of which a match contains at least one
     required_any: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
 
-    def may_match(self, words: set[str], keys: set[str]) -> bool:
-        """False when a text with these ``text_words``/``text_keys`` cannot contain a match."""
-        if not (self.required_words <= words and self.required_keys <= keys):
-            return False
-        for any_words, any_keys in self.required_any:
-            if any_words.isdisjoint(words) and any_keys.isdisjoint(keys):
-                return False
-        return True
+    def prefixes(self) -> frozenset[str]:
+        """Every prefix the pattern requires, alone or among alternatives."""
+        return self.required_prefixes.union(*(ps for _, ps in self.required_any))
 
 
 @dataclass(frozen=True)
@@ -246,9 +302,9 @@ def _seq_triggers(seq: list[_Node]) -> frozenset[str] | None:
 
 
 def _seq_required(seq: list[_Node]) -> tuple[frozenset[str], frozenset[str]]:
-    """Whole words and word keys that every match of a sequence contains (its mandatory plain words)."""
+    """Whole words and word prefixes that every match of a sequence contains (its mandatory words)."""
     words: set[str] = set()
-    keys: set[str] = set()
+    prefixes: set[str] = set()
     for node in seq:
         if node.kind != "word":
             continue
@@ -256,17 +312,17 @@ def _seq_required(seq: list[_Node]) -> tuple[frozenset[str], frozenset[str]]:
         if node.word.endswith("*") and pieces:
             prefix = pieces.pop()
             if len(prefix) >= 3:
-                keys.add(trigger_key(prefix))
+                prefixes.add(prefix)
         words.update(pieces)
-    return frozenset(words), frozenset(keys)
+    return frozenset(words), frozenset(prefixes)
 
 
 Requirement = tuple[frozenset[str], frozenset[str]]
 
 
 def _branch_requirement(seq: list[_Node]) -> Requirement | None:
-    """One mandatory element of a sequence as (any of these words, any of these keys); a plain word is
-    preferred (a whole word is more selective than a key); None when nothing is mandatory."""
+    """One mandatory element of a sequence as (any of these words, any of these prefixes); a plain word is
+    preferred (a whole word is more selective than a prefix); None when nothing is mandatory."""
     fallback: Requirement | None = None
     for node in seq:
         if node.kind == "word":
@@ -275,7 +331,7 @@ def _branch_requirement(seq: list[_Node]) -> Requirement | None:
             if whole:
                 return frozenset({max(whole, key=len)}), frozenset()
             if pieces and len(pieces[-1]) >= 3 and fallback is None:
-                fallback = frozenset(), frozenset({trigger_key(pieces[-1])})
+                fallback = frozenset(), frozenset({pieces[-1]})
         elif node.kind == "alt" and fallback is None:
             fallback = _alt_requirement(node)
     return fallback
@@ -283,18 +339,18 @@ def _branch_requirement(seq: list[_Node]) -> Requirement | None:
 
 def _alt_requirement(node: _Node) -> Requirement | None:
     words: set[str] = set()
-    keys: set[str] = set()
+    prefixes: set[str] = set()
     for branch in node.branches or []:
         req = _branch_requirement(branch)
         if req is None:
             return None
         words |= req[0]
-        keys |= req[1]
-    return frozenset(words), frozenset(keys)
+        prefixes |= req[1]
+    return frozenset(words), frozenset(prefixes)
 
 
 def _seq_required_any(seq: list[_Node]) -> tuple[Requirement, ...]:
-    """For each mandatory alternation: a match contains one of its words or a word with one of its keys."""
+    """For each mandatory alternation: a match contains one of its words or a word with one of its prefixes."""
     out = []
     for node in seq:
         if node.kind == "alt":

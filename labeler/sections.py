@@ -56,6 +56,9 @@ _ALTS = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in sorted(HEADERS, ke
 # Scanning the whole report with a 60-way alternation costs more than labeling it, so only the text
 # before each colon, and short lines, are examined.
 _BEFORE_COLON = re.compile(rf"(?i)(?<![\w\-/])({_ALTS})[ \t]*\Z")
+# The same on lower-cased ASCII text: without (?i) ``re`` skips an alternative on its first letter, and a
+# report is nearly always ASCII (a non-ASCII character may case-fold to an ASCII letter: ``_BEFORE_COLON``).
+_BEFORE_COLON_LOWER = re.compile(rf"(?<![\w\-/])({_ALTS})[ \t]*\Z")
 _LOOKBACK = max(map(len, HEADERS)) + 8
 _SHORT_LINE = re.compile(r"(?m)^[ \t]*([A-Za-z][A-Za-z /]{2,30}?)[ \t]*$")
 
@@ -69,17 +72,34 @@ def _find_headers(text: str) -> list[tuple[int, int, str]]:
     heads = []
     colon = text.find(":")
     while colon >= 0:
-        m = _BEFORE_COLON.search(text, max(0, colon - _LOOKBACK), colon)
-        if m:
-            heads.append((m.start(), colon + 1, HEADERS[" ".join(m.group(1).lower().split())]))
+        head = _header_before(text, colon)
+        if head:
+            heads.append((head[0], colon + 1, head[1]))
         colon = text.find(":", colon + 1)
     if "\n" in text:
-        for m in _SHORT_LINE.finditer(text):
-            name = _canonical(m.group(1))
-            if name and _starts_statement(text, m.start(1)):
+        line = 0
+        while line >= 0:   # ``re`` would try (?m)^ at every character; only line starts can match
+            m = _SHORT_LINE.match(text, line)
+            if m and (name := _canonical(m.group(1))) and _starts_statement(text, m.start(1)):
                 heads.append((m.start(1), m.end(), name))
+            line = text.find("\n", line)
+            line = line + 1 if line >= 0 else line
         heads.sort()
     return heads
+
+
+def _header_before(text: str, colon: int) -> tuple[int, str] | None:
+    """(start, canonical name) of the header that ends at ``colon`` (spaces allowed before it), if any."""
+    first = max(0, colon - _LOOKBACK)
+    start = max(0, first - 1)          # one character more, for the look-behind
+    window = text[start:colon]
+    if window.isascii():
+        m = _BEFORE_COLON_LOWER.search(window.lower(), first - start)
+    else:
+        m = _BEFORE_COLON.search(window, first - start)
+    # a non-ASCII letter that case-folds to an ASCII one ("IMPRESSIONſ") matches but names no header
+    name = _canonical(m.group(1)) if m else None
+    return (start + m.start(), name) if m and name else None
 
 
 def _starts_statement(text: str, at: int) -> bool:

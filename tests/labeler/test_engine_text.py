@@ -3,7 +3,7 @@ import pytest
 
 from cxr.labeler.cues import CueFinder
 from cxr.labeler.normalize import normalize
-from cxr.labeler.patterns import compile_pattern, sentence_keys, text_keys, text_words, words_of
+from cxr.labeler.patterns import ClauseAtoms, compile_pattern, sentence_keys, text_keys, words_of
 from cxr.labeler.sections import select_sections, split_sections
 from cxr.labeler.sentences import clauses, split_regex
 from tests.labeler.engine_support import onto_dir  # noqa: F401  (fixture)
@@ -71,6 +71,16 @@ def test_words_that_contain_a_header_are_not_headers():
     assert [s.name for s in split_sections(text)] == ["report"]
 
 
+def test_headers_in_any_case_with_and_without_accents():
+    """ASCII text is matched lower-cased, other text with the case-insensitive regex: both find the same."""
+    for text, names in [("Hallazgos: derrame.\nIMPRESIÓN: neumonía", ["findings", "impression"]),
+                        ("HALLAZGOS: derrame.\nimpresión : neumonía", ["findings", "impression"]),
+                        ("x" * 60 + " Findings\t: clear. re-IMPRESSION: none", ["preamble", "findings"]),
+                        ("é" + "x" * 60 + " Findings\t: clear. re-IMPRESSION: none", ["preamble", "findings"]),
+                        ("IMPRESSIONſ: clear", ["report"])]:   # 'ſ' case-folds to 's': no crash
+        assert [s.name for s in split_sections(text)] == names, text
+
+
 def test_no_header_means_whole_report():
     text = "Lungs are clear."
     assert [(s.name, s.start, s.end) for s in select_sections(text)] == [("report", 0, len(text))]
@@ -120,14 +130,14 @@ def test_pseudo_negation_beats_negation_and_longer_cue_beats_shorter():
     finder = CueFinder({"negation_preceding": ("no", "no evidence of"), "pseudo_negation": ("no change",),
                         "uncertainty_following": ("cannot be excluded",), "negation_following": ("excluded",)})
     text = "no change. no evidence of x. y cannot be excluded."
-    found = finder.find(text, 0, len(text), text_words(text), text_keys(text))
+    found = finder.find(text, 0, len(text), ClauseAtoms(finder.prefixes).of(text))
     assert [(text[c.start:c.end], c.cue.kind) for c in found] == [
         ("no change", "pseudo"), ("no evidence of", "negation"), ("cannot be excluded", "uncertainty")]
 
 
 def test_a_pattern_in_both_directions_is_one_cue_acting_both_ways():
     finder = CueFinder({"uncertainty_preceding": ("versus",), "uncertainty_following": ("versus",)})
-    found = finder.find("a versus b", 0, 10, {"a", "versus", "b"}, {"a", "ver", "b"})
+    found = finder.find("a versus b", 0, 10, {"a", "versus", "ver", "b"})
     assert len(found) == 1 and found[0].cue.directions == {"preceding", "following"}
 
 
