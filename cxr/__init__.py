@@ -22,16 +22,19 @@ __version__ = "0.1.0"
 
 
 def label(texts: str | Iterable[str], vocabulary: str = "padchest", *, ontology: str | None = None,
-          sections: Iterable[str] | None = None, language: str = "en") -> "pandas.DataFrame":
+          sections: Iterable[str] | None = None, language: str = "en",
+          conventions: str | None = None) -> "pandas.DataFrame":
     """Label report texts: one row per text, one column per label of ``vocabulary`` (padchest, chexpert,
     dlilp, chestxray14 or any projection of the ontology); 1 positive, 0 negative, -1 uncertain,
     NaN not mentioned. ``ontology`` is a folder of an edited ontology (default: the shipped one).
-    ``language``: en, es (Spanish) or auto (decided per report).
+    ``language``: en, es (Spanish) or auto (decided per report). ``conventions``: whose hedging conventions
+    apply (default: the vocabulary's; ``conventions="padchest"`` with ``vocabulary="chexpert"`` codes
+    "atelectasis or scarring" as present, as Open-i's MeSH gold does, instead of CheXpert's uncertain).
     """
     from cxr.labeler.api import label_texts
 
     return label_texts([texts] if isinstance(texts, str) else list(texts), vocabulary,
-                       ontology=ontology, sections=sections, language=language)
+                       ontology=ontology, sections=sections, language=language, conventions=conventions)
 
 
 def load_encoder(path: str, device: str = "cpu"):

@@ -11,20 +11,20 @@ from cxr.labeler.sections import DEFAULT_SECTIONS
 
 
 @functools.lru_cache(maxsize=4)
-def _labeler(root: str, sections: tuple[str, ...], vocabulary: str = OWN_VOCABULARY, language: str = "en") -> Labeler:
+def _labeler(root: str, sections: tuple[str, ...], conventions: str = OWN_VOCABULARY, language: str = "en") -> Labeler:
     # Compiling the ontology takes ~0.3 s: a notebook calling cxr.label in a loop pays it once.
-    # The vocabulary's labeling conventions apply (CheXpert: alternatives are uncertain).
-    return Labeler(load_ontology(root), sections=sections, conventions=vocabulary, language=language)
+    return Labeler(load_ontology(root), sections=sections, conventions=conventions, language=language)
 
 
 def label_texts(texts: Iterable[object], vocabulary: str = OWN_VOCABULARY, *, ontology: str | Path | None = None,
-                sections: Iterable[str] | None = None, language: str = "en"):
+                sections: Iterable[str] | None = None, language: str = "en", conventions: str | None = None):
     """One row per text, one column per label of ``vocabulary``: 1 / 0 / -1, NaN = not mentioned.
-    ``language``: en, es or auto (see ``cxr label --language``)."""
+    ``language``: en, es or auto (see ``cxr label --language``); ``conventions``: whose hedging conventions
+    apply, by default the vocabulary's own (CheXpert: alternatives are uncertain; see ``--conventions``)."""
     import pandas as pd
 
     root = Path(ontology) if ontology is not None else default_ontology_dir()
     labeler = _labeler(str(root.resolve()), tuple(sections) if sections is not None else tuple(DEFAULT_SECTIONS),
-                       vocabulary, language)
+                       conventions or vocabulary, language)
     columns = labeler.onto.vocabulary(vocabulary)
     return pd.DataFrame(labeler.label_many(texts, vocabulary), columns=columns, dtype="float64")

@@ -51,19 +51,24 @@ def label(
     no_progress: bool = typer.Option(False, "--no-progress", help="Do not show a progress bar."),
     language: str = typer.Option("en", "--language", help="Report language: en, es (Spanish, PadChest's stemmed "
                                  "text too) or auto (decided per report; the summary and --explain say which)."),
+    conventions: Optional[str] = typer.Option(None, "--conventions", help="Whose hedging conventions apply "
+                                              "(default: the --vocabulary's own). chexpert: alternatives ('A or "
+                                              "B') and 'probable X' are uncertain; padchest: they count as "
+                                              "present, as PadChest's physicians and Open-i's MeSH coding do."),
 ) -> None:
     """Label chest X-ray reports: 1 positive, 0 negative, -1 uncertain, empty = not mentioned.
 
     Example: cxr label reports.csv -o labels.csv --vocabulary chexpert
     """
     _label(input, output, text_column, id_column, vocabulary, sections, sentences, explain, workers,
-           chunk_size, encoding, ontology, sentence_cache, sample, no_progress, html, html_limit, language)
+           chunk_size, encoding, ontology, sentence_cache, sample, no_progress, html, html_limit, language,
+           conventions)
 
 
 @cli_errors
 def _label(input, output, text_column, id_column, vocabulary, sections, sentences, explain, workers,
            chunk_size, encoding, ontology, sentence_cache, sample, no_progress, html=None, html_limit=200,
-           language="en") -> None:
+           language="en", conventions=None) -> None:
     from cxr.core.atomic import check_output_path
     from cxr.labeler.engine import Labeler
     from cxr.labeler.language import AUTO
@@ -84,9 +89,11 @@ def _label(input, output, text_column, id_column, vocabulary, sections, sentence
     wanted = _sections(sections)
     onto = _load(ontology)
     onto.vocabulary(vocabulary)  # fail on an unknown vocabulary before reading anything
+    conventions = conventions or vocabulary
+    onto.projection(conventions)
     _check_language(onto, language)
     source = open_reports(input, text_column, id_column, chunk_size, encoding)
-    labeler = Labeler(onto, sections=wanted, cache_size=sentence_cache, conventions=vocabulary, language=language)
+    labeler = Labeler(onto, sections=wanted, cache_size=sentence_cache, conventions=conventions, language=language)
     page = None
     if html is not None:   # rendered first (spaCy is imported only here), published after the labels
         from cxr.labeler.report_html import build_html

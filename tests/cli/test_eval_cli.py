@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from PIL import Image
 from typer.testing import CliRunner
 
 from cxr.cli.main import app
 from tests.datasets.official_files import write_rsna
+from tests.evaluate.standins import write_bright_half_task
 
 runner = CliRunner()
 
@@ -19,21 +18,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def task(tmp_path_factory):
     """Two classes (bright top vs bright bottom), 4 train + 3 test images each, 40 x 32 px."""
-    root = tmp_path_factory.mktemp("task")
-    rng = np.random.default_rng(0)
-    rows = []
-    for label, rows_lit in (("upper", slice(0, 20)), ("lower", slice(20, 40))):
-        for part, n in (("train", 4), ("test", 3)):
-            for i in range(n):
-                img = rng.integers(0, 60, (40, 32)).astype(np.uint8)
-                img[rows_lit] += 150
-                name = f"img/{label}_{part}_{i}.png"
-                (root / "img").mkdir(exist_ok=True)
-                Image.fromarray(img).save(root / name)
-                rows.append((name, label, part, f"{label}-{part}-{i}"))
-    split = root / "toy.csv"
-    pd.DataFrame(rows, columns=["path", "label", "split", "patient_id"]).to_csv(split, index=False)
-    return split
+    return write_bright_half_task(tmp_path_factory.mktemp("task"), ("upper", "lower"), 4, 3)
 
 
 def _run(args):

@@ -230,3 +230,21 @@ def test_import_labeler_is_light():
     code = "import sys, cxr.labeler, cxr.labeler.engine, cxr.labeler.runner; assert 'torch' not in sys.modules"
     res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
+
+
+def test_conventions_choose_how_alternatives_are_coded(tmp_path):
+    """CheXpert's own conventions make both members of "A or B" uncertain; --conventions padchest keeps
+    the CheXpert columns but codes them present, as Open-i's MeSH gold and PadChest's physicians do."""
+    src = tmp_path / "r.csv"
+    pd.DataFrame({"study_id": ["s1"], "report": ["Left basilar atelectasis or pneumonia."]}).to_csv(src, index=False)
+    values = {}
+    for extra in ([], ["--conventions", "padchest"]):
+        out = tmp_path / f"out{len(extra)}.csv"
+        result = CliRunner().invoke(app, ["label", str(src), "-o", str(out), "--vocabulary", "chexpert", *extra])
+        assert result.exit_code == 0, result.output
+        row = pd.read_csv(out).iloc[0]
+        values[tuple(extra)] = (row["Atelectasis"], row["Pneumonia"])
+    assert values[()] == (-1, -1)
+    assert values[("--conventions", "padchest")] == (1, 1)
+    bad = CliRunner().invoke(app, ["label", str(src), "-o", str(tmp_path / "x.csv"), "--conventions", "nope"])
+    assert bad.exit_code != 0 and "nope" in bad.output and not (tmp_path / "x.csv").exists()

@@ -91,3 +91,25 @@ def write_task(folder: Path, classes: dict[str, list[int]], n_train=3, n_test=2,
     split = folder / f"{task}.csv"
     split.write_text("\n".join(rows) + "\n")
     return split
+
+
+def write_bright_half_task(root: Path, labels: tuple[str, str], n_train: int, n_test: int) -> Path:
+    """A user task CSV of two classes told apart by which half of a 40 x 32 image is bright (the first
+    label: the top), with one patient per image; written under ``root``."""
+    import pandas as pd
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rows = []
+    (root / "img").mkdir(exist_ok=True)
+    for label, lit in zip(labels, (slice(0, 20), slice(20, 40))):
+        for part, n in (("train", n_train), ("test", n_test)):
+            for i in range(n):
+                img = rng.integers(0, 60, (40, 32)).astype(np.uint8)
+                img[lit] += 150
+                name = f"img/{label}_{part}_{i}.png"
+                Image.fromarray(img).save(root / name)
+                rows.append((name, label, part, f"{label}-{part}-{i}"))
+    split = root / "toy.csv"
+    pd.DataFrame(rows, columns=["path", "label", "split", "patient_id"]).to_csv(split, index=False)
+    return split

@@ -1,32 +1,18 @@
 """`cxr eval run -c hf-clip:FOLDER`: a foreign CLIP, saved the Hugging Face way, zero-shot and probed end to end."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import yaml
-from PIL import Image
 from typer.testing import CliRunner
 
 from cxr.cli.main import app
+from tests.evaluate.standins import write_bright_half_task
 from tests.evaluate.test_adapters import _hf_clip
 
 
 def _task(root):
     """Two classes (bright top vs bright bottom), 3 train + 2 test images each."""
-    rng = np.random.default_rng(0)
-    rows = []
-    (root / "img").mkdir()
-    for label, lit in (("effusion", slice(0, 20)), ("cardiomegaly", slice(20, 40))):
-        for part, n in (("train", 3), ("test", 2)):
-            for i in range(n):
-                img = rng.integers(0, 60, (40, 32)).astype(np.uint8)
-                img[lit] += 150
-                name = f"img/{label}_{part}_{i}.png"
-                Image.fromarray(img).save(root / name)
-                rows.append((name, label, part, f"{label}-{part}-{i}"))
-    split = root / "toy.csv"
-    pd.DataFrame(rows, columns=["path", "label", "split", "patient_id"]).to_csv(split, index=False)
-    return split
+    return write_bright_half_task(root, ("effusion", "cardiomegaly"), 3, 2)
 
 
 def test_eval_run_with_a_hugging_face_clip_folder(tmp_path):
