@@ -211,6 +211,12 @@ def preprocessing_of(config: dict[str, Any]) -> Preprocessing:
     return Preprocessing.from_config(config.get("preprocess") or config)
 
 
+def untrained_backbone(name: str, image_size: int | None = None) -> nn.Module:
+    """Backbone ``name`` exactly as pre-training starts it with no weights (``model.pretrained: none``,
+    ``model.init: standard``): the untrained baseline evaluation sets beside pre-trained encoders."""
+    return build_backbone(name, "none", image_size, "standard")
+
+
 def build_from_config(config: dict[str, Any], text_dir: Path | None) -> CxrModel:
     """An untrained model of the exported architecture (no downloads: backbone 'none', text from files)."""
     heads = Heads(**config["heads"])
@@ -221,7 +227,7 @@ def build_from_config(config: dict[str, Any], text_dir: Path | None) -> CxrModel
                                   pooling=config["text"].get("pooling", "mean"))
     labels = config.get("label_names") or []
     # fixed-size backbones (ViT, Swin) are built for the exported size, as in training
-    backbone = build_backbone(config["backbone"], "none", preprocessing_of(config).image_size)
+    backbone = untrained_backbone(config["backbone"], preprocessing_of(config).image_size)
     return CxrModel(backbone, heads, num_labels=len(labels),
                     embed_dim=config["embed_dim"], projection=config["projection"], text=text)
 

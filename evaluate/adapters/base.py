@@ -149,6 +149,29 @@ class FeatureEncoder(ModuleEncoder):
         raise CxrError("this encoder has no text encoder (linear probe only)")
 
 
+def seeded(seed: int, build: Callable[[], Any]):
+    """``build()`` under ``seed`` without touching the caller's random state: a random-init baseline must
+    be the same network every run."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+def backbone_handle(model, scheme: str, name: str, options: EncoderOptions, mean, std) -> EncoderHandle:
+    """An ImageNet-style backbone (timm, torchvision) as a probe-only encoder: 3 channels, padded square,
+    224 px unless ``--image-size``; keyed on its weights file, else on its init seed."""
+    from cxr.pretrain.export import Preprocessing
+
+    sha = weights_sha(options.weights)
+    size = options.image_size or 224
+    parts = {"source": scheme, "model": name, "weights_sha256": sha,
+             "init_seed": None if sha else options.init_seed, "init": "standard", "image_size": size}
+    label = f"{scheme}:{name}" + (f" ({Path(options.weights).name})" if options.weights else " (random init)")
+    return handle(FeatureEncoder(model, Preprocessing(size, tuple(mean), tuple(std))), label, parts, options)
+
+
 # --- weight files --------------------------------------------------------------------------------
 def read_state_dict(path: str | Path) -> dict:
     """Tensors of a weights file or cxr export, read as pre-training reads them (``weights_only=True``,

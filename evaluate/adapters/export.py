@@ -5,13 +5,12 @@ Preprocessing, label head, text tower and vocabulary all come from the export's 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from cxr.core.errors import InputError
 from cxr.core.provenance import file_sha256
 
-from cxr.evaluate.adapters.base import ENCODERS, EncoderHandle, EncoderOptions, handle
+from cxr.evaluate.adapters.base import ENCODERS, EncoderHandle, EncoderOptions, handle, sized
 
 #: keys an export's config.json may use for the label vocabulary seen in pre-training
 VOCABULARY_KEYS = ("label_names", "label_vocabulary", "vocabulary_labels", "train_label_names")
@@ -60,8 +59,7 @@ def load_export_encoder(path: str, options: EncoderOptions) -> EncoderHandle:
         raise InputError("--weights applies to timm:, torchvision:, xrv: and open_clip: specs; an export "
                          "carries its own weights")
     model = load_export(export_dir)
-    if options.image_size:
-        model.preprocessing = replace(model.preprocessing, image_size=options.image_size)
+    model.preprocessing = sized(model.preprocessing, options)
     config = json.loads((export_dir / "config.json").read_text(encoding="utf-8"))
     parts = {"source": "export", "model_sha256": file_sha256(export_dir / "model.safetensors"),
              "config_sha256": file_sha256(export_dir / "config.json"),

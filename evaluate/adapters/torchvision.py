@@ -6,12 +6,11 @@ Preprocessing: ImageNet mean/std, 3 channels, 224 px, padded square.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from cxr.core.errors import InputError
 
 from cxr.evaluate.adapters.base import (ENCODERS, IMAGENET_MEAN, IMAGENET_STD, EncoderHandle, EncoderOptions,
-                                        FeatureEncoder, handle, load_checked, read_state_dict, weights_sha)
+                                        backbone_handle, load_checked, read_state_dict, seeded)
 
 #: attribute holding the classifier, replaced by Identity so the model returns pooled features
 _HEADS = ("fc", "classifier", "head", "heads")
@@ -29,23 +28,13 @@ def strip_classifier(model) -> str:
 
 @ENCODERS.register("torchvision")
 def load_torchvision(name: str, options: EncoderOptions) -> EncoderHandle:
-    import torch
     import torchvision
-
-    from cxr.pretrain.export import Preprocessing
 
     if name not in torchvision.models.list_models(module=torchvision.models):
         raise InputError(f"unknown torchvision model {name!r} (see torchvision.models.list_models())")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(options.init_seed)
-        model = torchvision.models.get_model(name, weights=None)
+    model = seeded(options.init_seed, lambda: torchvision.models.get_model(name, weights=None))
     head = strip_classifier(model)
     if options.weights:
         load_checked(model, read_state_dict(options.weights), options.weights, f"torchvision:{name}",
                      ignore=lambda k: k.startswith(head + "."))
-    sha = weights_sha(options.weights)
-    size = options.image_size or 224
-    parts = {"source": "torchvision", "model": name, "weights_sha256": sha,
-             "init_seed": None if sha else options.init_seed, "image_size": size}
-    label = f"torchvision:{name}" + (f" ({Path(options.weights).name})" if options.weights else " (random init)")
-    return handle(FeatureEncoder(model, Preprocessing(size, IMAGENET_MEAN, IMAGENET_STD)), label, parts, options)
+    return backbone_handle(model, "torchvision", name, options, IMAGENET_MEAN, IMAGENET_STD)

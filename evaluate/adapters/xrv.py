@@ -53,12 +53,16 @@ def _split_spec(rest: str, options: EncoderOptions) -> tuple[str | None, Path]:
     return arch, Path(file).expanduser()
 
 
-def _cached_file(arch: str) -> str:
+def _xrv():
     try:
-        import torchxrayvision as xrv
+        import torchxrayvision
     except ImportError as exc:
         raise missing_extra("torchxrayvision", "xrv") from exc
-    url = xrv.models.model_urls.get(arch, {}).get("weights_url")
+    return torchxrayvision
+
+
+def _cached_file(arch: str) -> str:
+    url = _xrv().models.model_urls.get(arch, {}).get("weights_url")
     cached = XRV_CACHE.expanduser() / Path(url).name if url else None
     if cached is None or not cached.is_file():
         raise InputError(f"xrv:{arch} needs a local weights file: --weights FILE or xrv:{arch}:FILE "
@@ -82,10 +86,7 @@ def _read(path: Path) -> dict:
 
 
 def _densenet(state: dict, path: Path):
-    try:
-        import torchxrayvision as xrv
-    except ImportError as exc:
-        raise missing_extra("torchxrayvision", "xrv") from exc
+    xrv = _xrv()
     classes = state["classifier.weight"].shape[0] if "classifier.weight" in state else 18
     model = xrv.models.DenseNet(weights=None, num_classes=classes, in_channels=1)
     load_checked(model, state, path, "xrv densenet121")
