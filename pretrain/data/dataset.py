@@ -156,6 +156,11 @@ class CacheDataset(Dataset):
     def has_report_mask(self) -> np.ndarray:
         return np.diff(self._offsets) > 0
 
+    def has_text_mask(self) -> np.ndarray:
+        """Items ``text`` gives any text: a report, or annotated labels to caption (not an image nothing is
+        known about), whatever the epoch."""
+        return self.has_report_mask() | np.asarray(self._group_masks).any(axis=1)[self._group]
+
     # --- lazily opened memmap (not pickled to spawned workers) --------------------------------------
     def _image_array(self) -> np.ndarray:
         """The image file as a plain ndarray view of the memmap: indexing it skips np.memmap's

@@ -58,6 +58,9 @@ def test_text_objectives_refuse_a_cache_without_their_text_before_a_run_folder(t
     assert f"0 of {n} training items have report text; {n} get a label prompt instead, 0 have no text" in caplog.text
 
     nothing = _cache(tmp_path / "b", reports=False, annotated=False)
+    for cache in (labels_only, nothing):   # the counted mask says what text() gives, item by item
+        ds = build_datasets(_cache_config(tmp_path, cache, "clip")).train
+        assert ds.has_text_mask().tolist() == [bool(ds.text(i)[0]) for i in range(len(ds))]
     for objective in ("clip", "unicl"):
         cfg = _cache_config(tmp_path, nothing, objective)
         with pytest.raises(CxrError, match=rf"objective {objective} pairs images with text \(a report sentence "
